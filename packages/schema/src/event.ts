@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+/**
+ * The normalised event: a subset of the Elastic Common Schema (ECS 8.x). Field names are ECS
+ * names; the few additions (`connection`, `zeek`, `suricata`) are namespaced and documented here.
+ */
+
+export const Timestamp = z.iso.datetime({ offset: true, precision: undefined });
+
+const Loose = z.record(z.string(), z.unknown());
+
+export const Endpoint = z.object({
+  ip: z.string().min(1).max(64).optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  bytes: z.number().nonnegative().optional(),
+  packets: z.number().nonnegative().optional(),
+  domain: z.string().max(1024).optional(),
+  mac: z.string().max(64).optional(),
+  address: z.string().max(1024).optional(),
+});
+export type Endpoint = z.infer<typeof Endpoint>;
+
+export const EventKind = z.enum(['alert', 'event', 'metric', 'state', 'pipeline_error', 'signal']);
+
+/** ECS `event.category` allowed values. */
+export const EventCategory = z.enum([
+  'api', 'authentication', 'configuration', 'database', 'driver', 'email', 'file', 'host', 'iam',
+  'intrusion_detection', 'library', 'malware', 'network', 'package', 'process', 'registry',
+  'session', 'threat', 'vulnerability', 'web',
+]);
+
+/** ECS `event.type` allowed values. */
+export const EventType = z.enum([
+  'access', 'admin', 'allowed', 'change', 'connection', 'creation', 'deletion', 'denied', 'end',
+  'error', 'group', 'indicator', 'info', 'installation', 'protocol', 'start', 'user',
+]);
+
+/**
+ * Zeek's conn_state vocabulary, used for every flow whatever its sensor, because the traffic
+ * features (NSL-KDD `flag`) are defined over it.
+ */
+export const ConnState = z.enum(['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH']);
+export type ConnState = z.infer<typeof ConnState>;
+
+export const EcsEvent = z.object({
+  '@timestamp': Timestamp,
+  event: z.object({
+    /** Deterministic: a hash of the original record, so a re-sent line is the same event. */
+    id: z.string().min(1).max(128),
+    kind: EventKind,
+    category: z.array(EventCategory).default([]),
+    type: z.array(EventType).default([]),
+    dataset: z.string().min(1).max(128),
+    module: z.string().max(64).optional(),
+    /** Numeric severity as the sensor gave it (Suricata: 1 = highest). */
+    severity: z.number().int().min(0).max(1000).optional(),
+    action: z.string().max(256).optional(),
+    outcome: z.enum(['success', 'failure', 'unknown']).optional(),
+    /** Nanoseconds, as ECS defines it. */
+    duration: z.number().nonnegative().optional(),
+    created: Timestamp.optional(),
+    ingested: Timestamp.optional(),
+    /** The raw record as the sensor sent it. */
+    original: z.string().max(1_048_576).optional(),
+  }),
+  message: z.string().max(65_536).optional(),
+  source: Endpoint.optional(),
+  destination: Endpoint.optional(),
+  client: Endpoint.optional(),
+  server: Endpoint.optional(),
+  network: z
+    .object({
+      transport: z.string().max(32).optional(),
+      protocol: z.string().max(64).optional(),
+      application: z.string().max(64).optional(),
+      direction: z.string().max(32).optional(),
+      bytes: z.number().nonnegative().optional(),
+      packets: z.number().nonnegative().optional(),
+      community_id: z.string().max(128).optional(),
+    })
+    .optional(),
+  /** Flow state (Zeek conn_state vocabulary) and TCP history; not an ECS field set. */
+  connection: z
+    .object({
+      state: ConnState.optional(),
+      history: z.string().max(256).optional(),
+      local_orig: z.boolean().optional(),
+      local_resp: z.boolean().optional(),
+    })
+    .optional(),
+  observer: z
+    .object({
+      hostname: z.string().max(256).optional(),
+      name: z.string().max(256).optional(),
+      ip: z.string().max(64).optional(),
+      type: z.string().max(64).optional(),
+      vendor: z.string().max(128).optional(),
+      product: z.string().max(128).optional(),
+    })
+    .optional(),
+  host: z
+    .object({
+      name: z.string().max(256).optional(),
+      hostname: z.string().max(256).optional(),
+      ip: z.array(z.string().max(64)).optional(),
+    })
+    .optional(),
+  user: z.object({ name: z.string().max(256).optional(), domain: z.string().max(256).optional() }).optional(),
+  rule: z
+    .object({
+      id: z.string().max(128).optional(),
+      name: z.string().max(1024).optional(),
+      category: z.string().max(256).optional(),
+      ruleset: z.string().max(256).optional(),
+      description: z.string().max(4096).optional(),
+    })
+    .optional(),
+  related: z
+    .object({
+      ip: z.array(z.string()).optional(),
+      hosts: z.array(z.string()).optional(),
+      user: z.array(z.string()).optional(),
+      hash: z.array(z.string()).optional(),
+    })
+    .optional(),
+  log: z.object({ level: z.string().max(32).optional(), syslog: Loose.optional(), file: Loose.optional() }).optional(),
+  process: z.object({ name: z.string().max(256).optional(), pid: z.number().int().optional() }).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  tags: z.array(z.string()).optional(),
+  // Protocol detail namespaces (ECS: dns, http, url, tls, file, user_agent, email) and sensor
+  // specifics kept for the analyst; loose by design, their inner fields vary by protocol.
+  dns: Loose.optional(),
+  http: Loose.optional(),
+  url: Loose.optional(),
+  tls: Loose.optional(),
+  file: Loose.optional(),
+  user_agent: Loose.optional(),
+  email: Loose.optional(),
+  ssh: Loose.optional(),
+  zeek: Loose.optional(),
+  suricata: Loose.optional(),
+});
+export type EcsEvent = z.infer<typeof EcsEvent>;
+export type EcsEventInput = z.input<typeof EcsEvent>;
