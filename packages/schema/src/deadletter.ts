@@ -11,3 +11,18 @@ export const DeadLetter = z.object({
   line: z.number().int().optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetter>;
+
+/** Builds a dead letter; the raw input is kept up to the schema's 1 MiB bound. */
+export function makeDeadLetter(stage: DeadLetter['stage'], source: string, reason: string, raw: string, line?: number): DeadLetter {
+  return {
+    '@timestamp': new Date().toISOString(),
+    stage,
+    source: source.slice(0, 256),
+    reason: reason.slice(0, 4096),
+    raw: raw.slice(0, 1_048_576),
+    ...(line === undefined ? {} : { line }),
+  };
+}
+
+/** A dead letter as a bus record, keyed by where it came from. */
+export const deadLetterRecord = (dl: DeadLetter): { key: string; value: string } => ({ key: dl.source, value: JSON.stringify(dl) });

@@ -4,3 +4,4 @@ export * from './ids.ts';
 export * from './deadletter.ts';
 export * from './topics.ts';
 export { z } from 'zod';
+export * from './decode.ts';

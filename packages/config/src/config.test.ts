@@ -1,0 +1,74 @@
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@soc/errors';
+import { TokenVerifier, credentialsFromEnv, ensureCredentials, loadConfig } from './index.ts';
+
+describe('loadConfig', () => {
+  it('gives embedded defaults on loopback', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.bus.kind).toBe('embedded');
+    expect(c.store.kind).toBe('embedded');
+    expect(c.api.host).toBe('127.0.0.1');
+  });
+
+  it('switches to Kafka and Elasticsearch from their URLs', () => {
+    const c = loadConfig({ env: { KAFKA_BROKERS: 'k1:9092, k2:9092', ELASTICSEARCH_URL: 'https://es:9200' } });
+    expect(c.bus).toMatchObject({ kind: 'kafka', kafka: { brokers: ['k1:9092', 'k2:9092'] } });
+    expect(c.store).toMatchObject({ kind: 'elasticsearch', elasticsearch: { node: ['https://es:9200'] } });
+  });
+
+  it('applies file < env < overrides', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'soc.json');
+    writeFileSync(file, JSON.stringify({ api: { port: 9000, maxPageSize: 10 }, soc: { id: 'soc-ee', country: 'EE' } }));
+    const c = loadConfig({ file, env: { SOC_API_PORT: '9100' }, overrides: { api: { port: 9200 } } });
+    expect(c.api.port).toBe(9200);
+    expect(c.api.maxPageSize).toBe(10);
+    expect(c.soc).toMatchObject({ id: 'soc-ee', country: 'EE' });
+  });
+
+  it('stops on a bad value and names the field and the variable', () => {
+    expect(() => loadConfig({ env: { SOC_API_PORT: 'eighty' } })).toThrow(/api\.port \(from SOC_API_PORT\)/);
+    expect(() => loadConfig({ env: { SOC_COUNTRY: 'Estonia' } })).toThrow(/soc\.country/);
+    expect(() => loadConfig({ env: { SOC_SYSLOG_ENABLED: 'maybe' } })).toThrow(ConfigError);
+    try {
+      loadConfig({ env: { SOC_BUS: 'rabbit' } });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).field).toBe('bus.kind');
+    }
+  });
+});
+
+describe('credentials', () => {
+  it('creates one analyst and one sensor token, mode 0600, and reuses them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cred-'));
+    const a = ensureCredentials(dir);
+    expect(a.created).toBe(true);
+    expect(statSync(a.path).mode & 0o777).toBe(0o600);
+    expect(a.credentials.map((c) => c.role).sort()).toEqual(['analyst', 'sensor']);
+    const b = ensureCredentials(dir);
+    expect(b.created).toBe(false);
+    expect(b.credentials).toEqual(a.credentials);
+  });
+
+  it('authorises by role: 401 without or with a wrong token, 403 for the wrong role', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cred-'));
+    const { credentials } = ensureCredentials(dir);
+    const v = new TokenVerifier(credentials);
+    const analyst = credentials.find((c) => c.role === 'analyst')!.token;
+    const sensor = credentials.find((c) => c.role === 'sensor')!.token;
+    expect(v.authorize(`Bearer ${analyst}`, ['analyst']).role).toBe('analyst');
+    expect(() => v.authorize(undefined, ['analyst'])).toThrow(expect.objectContaining({ status: 401 }));
+    expect(() => v.authorize(`Bearer ${analyst}x`, ['analyst'])).toThrow(expect.objectContaining({ status: 401 }));
+    expect(() => v.authorize(`Basic ${analyst}`, ['analyst'])).toThrow(expect.objectContaining({ status: 401 }));
+    expect(() => v.authorize(`Bearer ${sensor}`, ['analyst'])).toThrow(expect.objectContaining({ status: 403 }));
+  });
+
+  it('reads tokens from the environment and refuses short ones', () => {
+    expect(credentialsFromEnv({ SOC_SENSOR_TOKENS: 'a'.repeat(30) + ',' + 'b'.repeat(30) })).toHaveLength(2);
+    expect(() => credentialsFromEnv({ SOC_ANALYST_TOKENS: 'short' })).toThrow(/at least 24/);
+  });
+});

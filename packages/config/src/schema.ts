@@ -1,0 +1,141 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of every service, validated at start-up. Secrets never appear here as values
+ * in code: they come from the environment, from files named by `*File` settings, or from the
+ * credentials file generated in the data directory.
+ */
+
+const Port = z.coerce.number().int().min(0).max(65535);
+const Host = z.string().min(1).default('127.0.0.1');
+const PositiveInt = z.coerce.number().int().positive();
+
+export const SocIdentityConfig = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ - (max 63)').default('soc-local'),
+  country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 code, e.g. EE').default('EU'),
+  name: z.string().min(1).max(256).default('Local SOC'),
+});
+
+export const TopicsConfig = z.object({
+  partitions: PositiveInt.default(4),
+  replicationFactor: PositiveInt.default(1),
+  retentionMs: PositiveInt.default(7 * 24 * 3600 * 1000),
+  retentionBytes: z.coerce.number().int().positive().optional(),
+});
+
+export const KafkaConfig = z.object({
+  brokers: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1)).min(1)),
+  clientId: z.string().default('soc'),
+  ssl: z
+    .object({
+      caFile: z.string().optional(),
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .optional(),
+  sasl: z
+    .object({
+      mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+      username: z.string().min(1),
+      password: z.string().min(1).optional(),
+      passwordFile: z.string().optional(),
+    })
+    .optional(),
+  allowTopicCreation: z.boolean().default(true),
+});
+
+export const BusConfig = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('embedded'), path: z.string().optional() }),
+  z.object({ kind: z.literal('kafka'), kafka: KafkaConfig }),
+]);
+
+export const ElasticsearchConfig = z.object({
+  node: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.url()).min(1)),
+  apiKey: z.string().optional(),
+  apiKeyFile: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  passwordFile: z.string().optional(),
+  caFile: z.string().optional(),
+  index: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/).default('soc-alerts'),
+});
+
+export const StoreConfig = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('embedded'), path: z.string().optional() }),
+  z.object({ kind: z.literal('elasticsearch'), elasticsearch: ElasticsearchConfig }),
+]);
+
+export const RateLimitConfig = z.object({
+  /** Sustained events per second per sensor token. */
+  eventsPerSecond: PositiveInt.default(200_000),
+  burst: PositiveInt.default(400_000),
+});
+
+export const CollectorConfig = z.object({
+  host: Host,
+  port: Port.default(8081),
+  maxBodyBytes: PositiveInt.default(16 * 1024 * 1024),
+  maxLineBytes: PositiveInt.default(1024 * 1024),
+  maxLinesPerRequest: PositiveInt.default(100_000),
+  rateLimit: RateLimitConfig.default(RateLimitConfig.parse({})),
+  syslog: z
+    .object({
+      enabled: z.boolean().default(false),
+      host: Host,
+      udpPort: Port.default(5514),
+      tcpPort: Port.default(5514),
+      maxMessageBytes: PositiveInt.default(64 * 1024),
+    })
+    .default({ enabled: false, host: '127.0.0.1', udpPort: 5514, tcpPort: 5514, maxMessageBytes: 65536 }),
+  tail: z
+    .array(z.object({ path: z.string().min(1), format: z.enum(['zeek', 'suricata', 'syslog', 'ecs', 'auto']).default('auto') }))
+    .default([]),
+});
+
+export const DetectorConfig = z.object({
+  /** ONNX model; defaults to the shipped model in models/. */
+  modelPath: z.string().optional(),
+  anomaly: z.boolean().default(true),
+  batchSize: PositiveInt.default(512),
+  lingerMs: z.coerce.number().int().min(0).default(5),
+  /** Repeated anomalies of one source within this window become one alert with a count. */
+  groupWindowSeconds: PositiveInt.default(300),
+  maxBatch: PositiveInt.default(2000),
+});
+
+export const ApiConfig = z.object({
+  host: Host,
+  port: Port.default(8080),
+  maxPageSize: PositiveInt.default(1000),
+  /** Requests per second per token. */
+  rateLimitPerSecond: PositiveInt.default(200),
+});
+
+export const IndexerConfig = z.object({
+  batchSize: PositiveInt.default(1000),
+});
+
+export const FederationConfig = z.object({
+  enabled: z.boolean().default(false),
+  /** Embedded transport: a bus file shared by the member SOCs on one machine. */
+  sharedBusPath: z.string().optional(),
+  privateKeyFile: z.string().optional(),
+  trustListFile: z.string().optional(),
+  policyFile: z.string().optional(),
+});
+
+export const SocConfig = z.object({
+  dataDir: z.string().min(1).default('.soc'),
+  soc: SocIdentityConfig.default(SocIdentityConfig.parse({})),
+  bus: BusConfig.default({ kind: 'embedded' }),
+  store: StoreConfig.default({ kind: 'embedded' }),
+  topics: TopicsConfig.default(TopicsConfig.parse({})),
+  collector: CollectorConfig.default(CollectorConfig.parse({})),
+  detector: DetectorConfig.default(DetectorConfig.parse({})),
+  indexer: IndexerConfig.default(IndexerConfig.parse({})),
+  api: ApiConfig.default(ApiConfig.parse({})),
+  federation: FederationConfig.default(FederationConfig.parse({})),
+});
+export type SocConfig = z.infer<typeof SocConfig>;
+export type SocConfigInput = z.input<typeof SocConfig>;

@@ -1,0 +1,88 @@
+import { BackendUnavailableError, ValidationError } from '@soc/errors';
+import { HttpError, RateLimiter, readBody, sendJson, type Route } from '@soc/http';
+import { Format } from '@soc/parsers';
+import type { Producer } from '@soc/bus';
+import { TOPICS, deadLetterRecord, makeDeadLetter } from '@soc/schema';
+import type { Ingest, RawLine } from './ingest.ts';
+
+export interface CollectorHttpOptions {
+  ingest: Ingest;
+  /** Dead-letters a body that cannot even be split into lines, so nothing sent is lost. */
+  producer: Producer;
+  maxBodyBytes: number;
+  maxLineBytes: number;
+  maxLinesPerRequest: number;
+  eventsPerSecond: number;
+  burst: number;
+}
+
+/**
+ * Splits a request body into lines: a JSON array (one element per event) or NDJSON / text
+ * lines (CRLF tolerated, blank lines skipped). Zeek TSV bodies keep their `#` header lines; the
+ * parser consumes them.
+ */
+export function splitBody(text: string, maxLineBytes: number): RawLine[] {
+  const start = text.trimStart();
+  if (start.startsWith('[')) {
+    let items: unknown;
+    try {
+      items = JSON.parse(start);
+    } catch (err) {
+      throw new ValidationError(`body starts like a JSON array but is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(items)) throw new ValidationError('body is not a JSON array');
+    return items.map((item, i) => lineOf(JSON.stringify(item) ?? 'null', i + 1, maxLineBytes));
+  }
+  const out: RawLine[] = [];
+  const parts = text.split('\n');
+  for (let i = 0; i < parts.length; i++) {
+    let l = parts[i]!;
+    if (l.endsWith('\r')) l = l.slice(0, -1);
+    if (l.trim() === '') continue;
+    out.push(lineOf(l, i + 1, maxLineBytes));
+  }
+  return out;
+}
+
+function lineOf(raw: string, line: number, maxLineBytes: number): RawLine {
+  // Length in UTF-16 units bounds bytes from below; only long lines pay for the exact count.
+  if (raw.length * 3 > maxLineBytes && Buffer.byteLength(raw) > maxLineBytes) {
+    return { raw: raw.slice(0, maxLineBytes), line, rejectReason: `line exceeds ${maxLineBytes} bytes` };
+  }
+  return { raw, line };
+}
+
+export function collectorRoutes(o: CollectorHttpOptions): Route[] {
+  const limiter = new RateLimiter(o.eventsPerSecond, o.burst);
+  return [
+    {
+      method: 'POST',
+      path: '/v1/events',
+      roles: ['sensor'],
+      handler: async ({ req, res, query, principal }) => {
+        const format = Format.safeParse(query.get('format') ?? 'auto');
+        if (!format.success) throw new HttpError(400, `format must be one of ${Format.options.join(', ')}`);
+        const source = `http:${principal.name}`;
+        const body = (await readBody(req, o.maxBodyBytes)).toString('utf8');
+        let lines: RawLine[];
+        try {
+          lines = splitBody(body, o.maxLineBytes);
+        } catch (err) {
+          // The whole body is refused, but kept: an operator can recover it from the dead letters.
+          await o.producer.send(TOPICS.deadLetter, [deadLetterRecord(makeDeadLetter('collector', source, (err as Error).message, body))]).catch((e: unknown) => {
+            throw new BackendUnavailableError('bus did not accept the dead letter', { cause: e });
+          });
+          throw err;
+        }
+        if (lines.length > o.maxLinesPerRequest) {
+          throw new HttpError(413, `request has ${lines.length} lines; at most ${o.maxLinesPerRequest} per request`);
+        }
+        const wait = limiter.take(principal.name, lines.length);
+        if (wait > 0) throw new HttpError(429, 'event rate limit exceeded', { 'retry-after': String(wait) });
+        const zeekPath = query.get('zeek_path') ?? undefined;
+        const result = await o.ingest.submit(lines, { source, format: format.data, zeekPath, observer: { ip: req.socket.remoteAddress } });
+        sendJson(res, 202, result);
+      },
+    },
+  ];
+}

@@ -1,0 +1,88 @@
+import { BackendUnavailableError, SocError } from '@soc/errors';
+import type { Producer, ProducerRecord } from '@soc/bus';
+import { parseLine, type Format, type ZeekTsvHeader } from '@soc/parsers';
+import { TOPICS, deadLetterRecord, makeDeadLetter, type EcsEvent } from '@soc/schema';
+import type { Logger, Metrics } from '@soc/telemetry';
+
+export interface RawLine {
+  raw: string;
+  /** 1-based line number in the request or file, for the dead letter. */
+  line?: number;
+  /** Set by a source that already knows the line is unacceptable (e.g. oversize). */
+  rejectReason?: string;
+}
+
+export interface IngestContext {
+  /** Who sent it: `http:<sensor name>`, `syslog:udp`, `file:<path>`. */
+  source: string;
+  format: Format;
+  observer?: { ip?: string; hostname?: string };
+  zeekTsv?: ZeekTsvHeader;
+  zeekPath?: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  rejected: number;
+  /** The first rejections, for the sender. */
+  errors: { line: number; reason: string }[];
+}
+
+export interface Ingest {
+  /**
+   * Resolves once every accepted event and every dead letter of the call is durable on the bus.
+   * Rejects with a retriable error when the bus cannot take them: then the sender must treat
+   * the whole call as not delivered and send it again (event ids make that idempotent).
+   */
+  submit(lines: RawLine[], ctx: IngestContext): Promise<IngestResult>;
+}
+
+const MAX_REPORTED_ERRORS = 100;
+
+/** Events are keyed by destination address: the detector's per-host windows need them in order. */
+export const eventKey = (e: EcsEvent): string | null => e.destination?.ip ?? e.source?.ip ?? e.host?.name ?? null;
+
+
+/** Parses and validates each line, then writes events and dead letters to the bus. */
+export class BusIngest implements Ingest {
+  constructor(
+    private readonly producer: Producer,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  async submit(lines: RawLine[], ctx: IngestContext): Promise<IngestResult> {
+    const events: ProducerRecord[] = [];
+    const dead: ProducerRecord[] = [];
+    const errors: IngestResult['errors'] = [];
+    const reasons = new Map<string, number>();
+    const receivedAt = new Date();
+    lines.forEach((l, i) => {
+      const lineNo = l.line ?? i + 1;
+      const outcome = l.rejectReason
+        ? ({ ok: false, reason: l.rejectReason } as const)
+        : parseLine(l.raw, { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt });
+      if (outcome.ok) {
+        events.push({ key: eventKey(outcome.event), value: JSON.stringify(outcome.event) });
+        return;
+      }
+      dead.push(deadLetterRecord(makeDeadLetter('collector', ctx.source, outcome.reason, l.raw, lineNo)));
+      if (errors.length < MAX_REPORTED_ERRORS) errors.push({ line: lineNo, reason: outcome.reason });
+      const kind = outcome.reason.split(':')[0]!.slice(0, 48);
+      reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+    });
+    try {
+      await Promise.all([
+        events.length ? this.producer.send(TOPICS.events, events) : undefined,
+        dead.length ? this.producer.send(TOPICS.deadLetter, dead) : undefined,
+      ]);
+    } catch (err) {
+      this.logger.warn({ err, source: ctx.source, lines: lines.length }, 'bus did not accept a batch');
+      throw err instanceof SocError ? err : new BackendUnavailableError('bus did not accept the events', { cause: err });
+    }
+    const sourceLabel = ctx.source.split(':')[0]!;
+    this.metrics.eventsIn.inc({ source: sourceLabel, format: ctx.format }, events.length);
+    for (const [reason, n] of reasons) this.metrics.eventsRejected.inc({ source: sourceLabel, reason }, n);
+    return { accepted: events.length, rejected: dead.length, errors };
+  }
+}

@@ -1,0 +1,118 @@
+import { mkdirSync } from 'node:fs';
+import type { Bus } from '@soc/bus';
+import { TokenVerifier, credentialsFromEnv, ensureCredentials, type SocConfig } from '@soc/config';
+import { createHttpHandler, listen, opsRoutes, type Route } from '@soc/http';
+import { TOPICS } from '@soc/schema';
+import type { AlertStore } from '@soc/store';
+import { Metrics, type Logger } from '@soc/telemetry';
+import { apiRoutes } from '@soc/svc-api';
+import { BusIngest, collectorRoutes } from '@soc/svc-collector';
+import { signatureAnalyzer, startDetector, type Analyzer } from '@soc/svc-detector';
+import { startIndexer } from '@soc/svc-indexer';
+import { openBus, openStore, topicSpecs } from './backends.ts';
+
+export const SERVICES = ['collector', 'detector', 'indexer', 'api'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface Running {
+  urls: Partial<Record<'api' | 'collector', string>>;
+  credentialsPath: string;
+  credentialsCreated: boolean;
+  bus: Bus;
+  store?: AlertStore;
+  stop(): Promise<void>;
+}
+
+interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+const CONSUMER_GROUPS: [string, string][] = [
+  ['soc-detector', TOPICS.events],
+  ['soc-indexer', TOPICS.alerts],
+];
+
+function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, intervalMs = 5000): Stoppable {
+  const tick = async () => {
+    for (const [group, topic] of CONSUMER_GROUPS) {
+      const parts = await bus.lag(group, topic);
+      metrics.consumerLag.set({ group, topic }, parts.reduce((s, p) => s + p.lag, 0));
+    }
+  };
+  const timer = setInterval(() => void tick().catch((err: unknown) => logger.warn({ err }, 'lag check failed')), intervalMs);
+  timer.unref();
+  return { name: 'lag-monitor', stop: async () => clearInterval(timer) };
+}
+
+/**
+ * Starts the named services in this process. With all of them on one port it is `soc start`;
+ * with one it is a scale-out container. Stops in reverse order: HTTP first (no new input),
+ * then consumers drain their batch in flight and commit, then the backends close.
+ */
+export async function startServices(cfg: SocConfig, services: readonly ServiceName[], logger: Logger, extraAnalyzers: Analyzer[] = []): Promise<Running> {
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const creds = ensureCredentials(cfg.dataDir);
+  const verifier = new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]);
+  const metrics = new Metrics();
+  const bus = openBus(cfg, logger.child({ component: 'bus' }));
+  const stack: Stoppable[] = [{ name: 'bus', stop: () => bus.close() }];
+  const stopAll = async () => {
+    for (const s of stack.reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        logger.error({ err, component: s.name }, 'error while stopping');
+      }
+    }
+    stack.length = 0;
+  };
+  try {
+    await bus.ensureTopics(topicSpecs(cfg));
+    const needsStore = services.includes('indexer') || services.includes('api');
+    const store = needsStore ? openStore(cfg, logger.child({ component: 'store' })) : undefined;
+    if (store) stack.push({ name: 'store', stop: () => store.close() });
+    const origin = { soc: cfg.soc.id, country: cfg.soc.country, name: cfg.soc.name };
+
+    if (services.includes('detector')) {
+      const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [signatureAnalyzer({ origin, tlp: 'AMBER' }), ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
+      stack.push({ name: 'detector', ...d });
+    }
+    if (services.includes('indexer') && store) {
+      const i = await startIndexer({ bus, store, logger: logger.child({ component: 'indexer' }), metrics, batchSize: cfg.indexer.batchSize });
+      stack.push({ name: 'indexer', ...i });
+    }
+    stack.push(startLagMonitor(bus, metrics, logger));
+
+    const health = async () => ({ bus: true, ...(store ? { store: await store.ping() } : {}) });
+    const routes: { collector: Route[]; api: Route[] } = { collector: [], api: [] };
+    if (services.includes('collector')) {
+      const producer = await bus.producer();
+      stack.push({ name: 'collector-producer', stop: () => producer.close() });
+      const c = cfg.collector;
+      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }));
+      routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst });
+    }
+    if (services.includes('api') && store) routes.api = apiRoutes({ store, bus, metrics });
+
+    const urls: Running['urls'] = {};
+    const serve = async (name: string, host: string, port: number, r: Route[]) => {
+      const handler = createHttpHandler({ service: name, routes: [...r, ...opsRoutes(metrics, health)], verifier, logger: logger.child({ component: `http-${name}` }), metrics, rateLimitPerSecond: cfg.api.rateLimitPerSecond });
+      const server = await listen(handler, host, port);
+      stack.push({ name: `http-${name}`, stop: server.close });
+      return server.url;
+    };
+    const both = routes.collector.length > 0 && routes.api.length > 0;
+    if (both) {
+      // One process, one port: the collector's and the analysts' routes side by side.
+      urls.api = urls.collector = await serve('soc', cfg.api.host, cfg.api.port, [...routes.collector, ...routes.api]);
+    } else {
+      if (routes.collector.length) urls.collector = await serve('collector', cfg.collector.host, cfg.collector.port, routes.collector);
+      if (routes.api.length) urls.api = await serve('api', cfg.api.host, cfg.api.port, routes.api);
+    }
+    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, bus, store, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
