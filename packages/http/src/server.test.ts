@@ -31,7 +31,7 @@ describe('http service', () => {
     fetch(server.url + path, { ...init, headers: { ...(init.token ? { authorization: `Bearer ${init.token}` } : {}), ...(init.headers ?? {}) } });
 
   it('routes with params and enforces roles', async () => {
-    expect(await (await call('/items/a%20b', { token: analyst })).json()).toEqual({ id: 'a b' });
+    expect((await (await call("/items/a%20b", { token: analyst })).json()) as unknown).toEqual({ id: 'a b' });
     expect((await call('/items/1', { token: sensor })).status).toBe(403);
     expect((await call('/items/1')).status).toBe(401);
     expect((await call('/nope', { token: analyst })).status).toBe(404);
@@ -39,7 +39,7 @@ describe('http service', () => {
   });
 
   it('limits bodies, also after gzip decompression', async () => {
-    expect((await (await call('/echo', { token: sensor, method: 'POST', body: 'a'.repeat(500) })).json()).bytes).toBe(500);
+    expect(((await (await call('/echo', { token: sensor, method: 'POST', body: 'a'.repeat(500) })).json()) as { bytes: number }).bytes).toBe(500);
     expect((await call('/echo', { token: sensor, method: 'POST', body: 'a'.repeat(2000) })).status).toBe(413);
     const bomb = gzipSync(Buffer.alloc(100_000));
     expect(bomb.length).toBeLessThan(1000);

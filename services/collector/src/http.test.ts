@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitBody } from './http.ts';
+import { splitBody, zeekTsvSegments } from './http.ts';
 
 describe('splitBody', () => {
   it('splits NDJSON with CRLF and blank lines, keeping line numbers', () => {
@@ -18,5 +18,22 @@ describe('splitBody', () => {
     const [l] = splitBody('é'.repeat(60), 100);
     expect(l!.rejectReason).toBe('line exceeds 100 bytes');
     expect(splitBody('a'.repeat(100), 100)[0]!.rejectReason).toBeUndefined();
+  });
+});
+
+describe('zeekTsvSegments', () => {
+  it('attaches the header in force to each run of TSV rows', () => {
+    const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tconn', '#fields\tts\tuid', '#types\ttime\tstring'];
+    const body = [...header, '1.0\tC1', '2.0\tC2', '#close\t2026', ...header.map((h) => h.replace('conn', 'dns')), '3.0\tC3'].join('\n');
+    const segs = zeekTsvSegments(splitBody(body, 1000));
+    expect(segs.map((s) => [s.header?.path, s.lines.map((l) => l.raw)])).toEqual([
+      ['conn', ['1.0\tC1', '2.0\tC2']],
+      ['dns', ['3.0\tC3']],
+    ]);
+  });
+
+  it('leaves JSON bodies whole', () => {
+    const lines = splitBody('{"a":1}\n{"b":2}', 100);
+    expect(zeekTsvSegments(lines)).toEqual([{ lines }]);
   });
 });

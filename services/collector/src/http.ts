@@ -1,9 +1,12 @@
 import { BackendUnavailableError, ValidationError } from '@soc/errors';
 import { HttpError, RateLimiter, readBody, sendJson, type Route } from '@soc/http';
-import { Format } from '@soc/parsers';
+import { z } from 'zod';
+import { FORMATS, ZeekTsvReader, type ZeekTsvHeader } from '@soc/parsers';
 import type { Producer } from '@soc/bus';
 import { TOPICS, deadLetterRecord, makeDeadLetter } from '@soc/schema';
-import type { Ingest, RawLine } from './ingest.ts';
+import type { Ingest, IngestContext, IngestResult, RawLine } from './ingest.ts';
+
+const FormatParam = z.enum(FORMATS as [string, ...string[]]).transform((f) => f as IngestContext['format']);
 
 export interface CollectorHttpOptions {
   ingest: Ingest;
@@ -52,6 +55,23 @@ function lineOf(raw: string, line: number, maxLineBytes: number): RawLine {
   return { raw, line };
 }
 
+/**
+ * Zeek TSV bodies carry their `#` header lines; each run of rows is parsed with the header in
+ * force before it. Bodies without header lines are one segment.
+ */
+export function zeekTsvSegments(lines: RawLine[]): { header?: ZeekTsvHeader; lines: RawLine[] }[] {
+  if (!lines.some((l) => l.raw.startsWith('#'))) return [{ lines }];
+  const reader = new ZeekTsvReader();
+  const segments: { header?: ZeekTsvHeader; lines: RawLine[] }[] = [];
+  for (const l of lines) {
+    if (reader.accept(l.raw) === 'directive') continue;
+    const last = segments.at(-1);
+    if (last && last.header === reader.header) last.lines.push(l);
+    else segments.push({ header: reader.header, lines: [l] });
+  }
+  return segments;
+}
+
 export function collectorRoutes(o: CollectorHttpOptions): Route[] {
   const limiter = new RateLimiter(o.eventsPerSecond, o.burst);
   return [
@@ -60,8 +80,8 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
       path: '/v1/events',
       roles: ['sensor'],
       handler: async ({ req, res, query, principal }) => {
-        const format = Format.safeParse(query.get('format') ?? 'auto');
-        if (!format.success) throw new HttpError(400, `format must be one of ${Format.options.join(', ')}`);
+        const format = FormatParam.safeParse(query.get('format') ?? 'auto');
+        if (!format.success) throw new HttpError(400, `format must be one of ${FORMATS.join(', ')}`);
         const source = `http:${principal.name}`;
         const body = (await readBody(req, o.maxBodyBytes)).toString('utf8');
         let lines: RawLine[];
@@ -80,8 +100,15 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
         const wait = limiter.take(principal.name, lines.length);
         if (wait > 0) throw new HttpError(429, 'event rate limit exceeded', { 'retry-after': String(wait) });
         const zeekPath = query.get('zeek_path') ?? undefined;
-        const result = await o.ingest.submit(lines, { source, format: format.data, zeekPath, observer: { ip: req.socket.remoteAddress } });
-        sendJson(res, 202, result);
+        const ctx: IngestContext = { source, format: format.data, zeekPath, observer: { ip: req.socket.remoteAddress } };
+        const total: IngestResult = { accepted: 0, rejected: 0, errors: [] };
+        for (const seg of zeekTsvSegments(lines)) {
+          const r = await o.ingest.submit(seg.lines, seg.header ? { ...ctx, zeekTsv: seg.header } : ctx);
+          total.accepted += r.accepted;
+          total.rejected += r.rejected;
+          total.errors.push(...r.errors.slice(0, 100 - total.errors.length));
+        }
+        sendJson(res, 202, total);
       },
     },
   ];

@@ -67,7 +67,7 @@ export function alertFromSignatureEvent(e: EcsEvent, ctx: AlertContext): Alert |
     rule: { id: ruleId, name: ruleName, ...(e.rule?.category ? { category: e.rule.category } : {}) },
     score: SCORE[severity],
     severity,
-    message: e.message ? `${summary}: ${e.message}` : summary,
+    message: e.message && e.message !== ruleName ? `${summary}: ${e.message}` : summary,
     explanation: { summary },
     ...endpoints(e),
     count: 1,
