@@ -1,0 +1,498 @@
+/**
+ * The embedded bus: a Kafka-shaped log in one SQLite file (WAL). Several processes may open the
+ * same file; consumer groups coordinate through heartbeating member rows and partition claims.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { BackendUnavailableError, backoffDelay, retry, sleep } from '@soc/errors';
+import { createLogger, type Logger } from '@soc/telemetry';
+import { assignedPartitions, createPartitioner } from './partition.ts';
+import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, ProducerRecord, RecordMetadata, TopicSpec } from './port.ts';
+import { SCHEMA } from './sqlite-schema.ts';
+
+export interface EmbeddedBusOptions {
+  path: string;
+  logger?: Logger;
+  /** Partitions of a topic created implicitly by a producer. Default 4. */
+  defaultPartitions?: number;
+  /** How often retention runs. Default 30 s. */
+  retentionCheckIntervalMs?: number;
+  /** A group member without a heartbeat for this long is expired and its partitions reassigned. Default 10 s. */
+  memberTimeoutMs?: number;
+  /** How long a statement waits for another process's write lock before failing. Default 5 s. */
+  busyTimeoutMs?: number;
+}
+
+export interface EmbeddedBus extends Bus {
+  readonly kind: 'embedded';
+  readonly path: string;
+  /** Applies retention now (it also runs on a timer); returns the number of records deleted. */
+  enforceRetention(now?: number): Promise<number>;
+}
+
+const topicSpecSchema = z.object({
+  name: z.string().min(1).max(249),
+  partitions: z.number().int().min(1).max(10_000),
+  replicationFactor: z.number().int().min(1).optional(),
+  retentionMs: z.number().int().positive().optional(),
+  retentionBytes: z.number().int().positive().optional(),
+});
+
+interface TopicRow {
+  id: number;
+  partitions: number;
+  retention_ms: number | null;
+  retention_bytes: number | null;
+}
+interface RecordRow {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  headers: string | null;
+  timestamp: number;
+}
+
+/** One emitter per database file, so every bus instance of this process on that file wakes on appends. */
+const appendSignals = new Map<string, EventEmitter>();
+function appendSignal(path: string): EventEmitter {
+  let e = appendSignals.get(path);
+  if (!e) {
+    e = new EventEmitter();
+    e.setMaxListeners(0);
+    appendSignals.set(path, e);
+  }
+  return e;
+}
+
+const RETRIABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|PROTOCOL)/;
+
+/** SQLite failures cross the port as BackendUnavailableError; lock contention and I/O trouble are retriable. */
+export function toBackendError(err: unknown, what: string): BackendUnavailableError {
+  if (err instanceof BackendUnavailableError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const retriable = typeof code === 'string' && RETRIABLE_SQLITE.test(code);
+  return new BackendUnavailableError(`embedded bus: ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, retriable });
+}
+
+function toConsumed(topic: string, row: RecordRow): ConsumedRecord {
+  return {
+    topic,
+    partition: row.partition,
+    offset: row.offset,
+    key: row.key,
+    value: row.value,
+    headers: row.headers === null ? {} : (JSON.parse(row.headers) as Record<string, string>),
+    timestamp: row.timestamp,
+  };
+}
+
+export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
+  const path = resolve(opts.path);
+  const log = (opts.logger ?? createLogger('bus')).child({ component: 'bus', adapter: 'embedded' });
+  const defaultPartitions = opts.defaultPartitions ?? 4;
+  const memberTimeoutMs = opts.memberTimeoutMs ?? 10_000;
+  const signal = appendSignal(path);
+
+  const db = new Database(path);
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  db.pragma('journal_mode = WAL');
+  // FULL: an append resolves only after the WAL is fsynced, so a resolved send survives power loss.
+  db.pragma('synchronous = FULL');
+  db.exec(SCHEMA);
+
+  const q = {
+    topic: db.prepare<[string], TopicRow>('SELECT id, partitions, retention_ms, retention_bytes FROM topics WHERE name = ?'),
+    topicsWithRetention: db.prepare<[], TopicRow & { name: string }>(
+      'SELECT id, name, partitions, retention_ms, retention_bytes FROM topics WHERE retention_ms IS NOT NULL OR retention_bytes IS NOT NULL',
+    ),
+    insertTopic: db.prepare('INSERT INTO topics (name, partitions, retention_ms, retention_bytes) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
+    updateTopic: db.prepare('UPDATE topics SET partitions = max(partitions, ?), retention_ms = ?, retention_bytes = ? WHERE name = ?'),
+    insertPartition: db.prepare('INSERT OR IGNORE INTO partitions (topic_id, partition) VALUES (?, ?)'),
+    nextOffset: db.prepare<[number, number], { next_offset: number }>('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?'),
+    advance: db.prepare('UPDATE partitions SET next_offset = ?, bytes = bytes + ? WHERE topic_id = ? AND partition = ?'),
+    insertRecord: db.prepare('INSERT INTO records (topic_id, partition, offset, key, value, headers, timestamp, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    readPartition: db.prepare<[number, number, number, number], RecordRow>(
+      'SELECT partition, offset, key, value, headers, timestamp FROM records WHERE topic_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
+    ),
+    readTopic: db.prepare<[number, number, number], RecordRow>(
+      'SELECT partition, offset, key, value, headers, timestamp FROM records WHERE topic_id = ? AND offset >= ? ORDER BY partition, offset LIMIT ?',
+    ),
+    partitionStats: db.prepare<[number], { partition: number; next_offset: number; bytes: number; low: number | null }>(
+      `SELECT p.partition, p.next_offset, p.bytes,
+         (SELECT MIN(r.offset) FROM records r WHERE r.topic_id = p.topic_id AND r.partition = p.partition) AS low
+       FROM partitions p WHERE p.topic_id = ? ORDER BY p.partition`,
+    ),
+    firstKept: db.prepare<[number, number, number], { offset: number }>(
+      'SELECT offset FROM records WHERE topic_id = ? AND partition = ? AND timestamp >= ? ORDER BY offset LIMIT 1',
+    ),
+    sizesFromStart: db.prepare<[number, number], { offset: number; size: number }>('SELECT offset, size FROM records WHERE topic_id = ? AND partition = ? ORDER BY offset'),
+    sizeBelow: db.prepare<[number, number, number], { n: number; bytes: number }>(
+      'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM records WHERE topic_id = ? AND partition = ? AND offset < ?',
+    ),
+    deleteBelow: db.prepare('DELETE FROM records WHERE topic_id = ? AND partition = ? AND offset < ?'),
+    shrink: db.prepare('UPDATE partitions SET bytes = bytes - ? WHERE topic_id = ? AND partition = ?'),
+    committed: db.prepare<[string, number], { partition: number; offset: number }>('SELECT partition, offset FROM offsets WHERE group_id = ? AND topic_id = ?'),
+    commit: db.prepare('INSERT INTO offsets (group_id, topic_id, partition, offset) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET offset = excluded.offset'),
+    upsertMember: db.prepare(
+      'INSERT INTO members (group_id, member_id, topics, heartbeat) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET heartbeat = excluded.heartbeat, topics = excluded.topics',
+    ),
+    heartbeat: db.prepare('UPDATE members SET heartbeat = ? WHERE group_id = ? AND member_id = ?'),
+    expireMembers: db.prepare('DELETE FROM members WHERE group_id = ? AND heartbeat < ?'),
+    dropOrphanClaims: db.prepare('DELETE FROM claims WHERE group_id = ? AND member_id NOT IN (SELECT member_id FROM members WHERE group_id = ?)'),
+    members: db.prepare<[string], { member_id: string; topics: string }>('SELECT member_id, topics FROM members WHERE group_id = ? ORDER BY member_id'),
+    claims: db.prepare<[string], { topic_id: number; partition: number; member_id: string }>('SELECT topic_id, partition, member_id FROM claims WHERE group_id = ?'),
+    claim: db.prepare('INSERT INTO claims (group_id, topic_id, partition, member_id) VALUES (?, ?, ?, ?)'),
+    claimOwner: db.prepare<[string, number, number], { member_id: string }>('SELECT member_id FROM claims WHERE group_id = ? AND topic_id = ? AND partition = ?'),
+    release: db.prepare('DELETE FROM claims WHERE group_id = ? AND topic_id = ? AND partition = ? AND member_id = ?'),
+    leaveClaims: db.prepare('DELETE FROM claims WHERE group_id = ? AND member_id = ?'),
+    leave: db.prepare('DELETE FROM members WHERE group_id = ? AND member_id = ?'),
+  };
+
+  let closed = false;
+  const consumers = new Set<EmbeddedConsumer>();
+
+  /** Runs a synchronous database step, mapping SQLite failures to the port's error. */
+  function guard<T>(what: string, fn: () => T): T {
+    if (closed) throw new BackendUnavailableError('embedded bus is closed', { retriable: false });
+    try {
+      return fn();
+    } catch (err) {
+      throw toBackendError(err, what);
+    }
+  }
+
+  function upsertTopic(spec: TopicSpec): TopicRow {
+    q.insertTopic.run(spec.name, spec.partitions, spec.retentionMs ?? null, spec.retentionBytes ?? null);
+    q.updateTopic.run(spec.partitions, spec.retentionMs ?? null, spec.retentionBytes ?? null, spec.name);
+    const row = q.topic.get(spec.name)!;
+    if (row.partitions > spec.partitions) log.warn({ topic: spec.name, have: row.partitions, asked: spec.partitions }, 'topic has more partitions than asked; partitions never shrink');
+    for (let p = 0; p < row.partitions; p++) q.insertPartition.run(row.id, p);
+    return row;
+  }
+
+  /** A producer writing to an unknown topic creates it with the default partition count and no retention. */
+  function topicForAppend(name: string): TopicRow {
+    return q.topic.get(name) ?? upsertTopic({ name, partitions: defaultPartitions });
+  }
+
+  const ensureTx = db.transaction((specs: TopicSpec[]) => {
+    for (const s of specs) upsertTopic(s);
+  });
+
+  const appendTx = db.transaction((topic: string, records: ProducerRecord[], pick: ReturnType<typeof createPartitioner>, now: number) => {
+    const t = topicForAppend(topic);
+    const next = new Map<number, number>();
+    const bytes = new Map<number, number>();
+    const out = new Array<RecordMetadata>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const partition = pick(topic, r.key, t.partitions);
+      const offset = next.get(partition) ?? q.nextOffset.get(t.id, partition)!.next_offset;
+      const headers = r.headers && Object.keys(r.headers).length > 0 ? JSON.stringify(r.headers) : null;
+      q.insertRecord.run(t.id, partition, offset, r.key, r.value, headers, r.timestamp ?? now, r.value.length);
+      next.set(partition, offset + 1);
+      bytes.set(partition, (bytes.get(partition) ?? 0) + r.value.length);
+      out[i] = { topic, partition, offset };
+    }
+    for (const [partition, offset] of next) q.advance.run(offset, bytes.get(partition)!, t.id, partition);
+    return out;
+  });
+
+  /** Kafka-like retention: the oldest records go first, by age or by the partition's size; consumers do not hold it back. */
+  const retainTx = db.transaction((t: TopicRow, partition: number, nextOffset: number, partitionBytes: number, now: number) => {
+    let below = 0;
+    if (t.retention_ms !== null) below = q.firstKept.get(t.id, partition, now - t.retention_ms)?.offset ?? nextOffset;
+    if (t.retention_bytes !== null && partitionBytes > t.retention_bytes) {
+      const excess = partitionBytes - t.retention_bytes;
+      let acc = 0;
+      for (const row of q.sizesFromStart.iterate(t.id, partition)) {
+        acc += row.size;
+        if (acc >= excess) {
+          below = Math.max(below, row.offset + 1);
+          break;
+        }
+      }
+    }
+    if (below === 0) return 0;
+    const gone = q.sizeBelow.get(t.id, partition, below)!;
+    if (gone.n === 0) return 0;
+    q.deleteBelow.run(t.id, partition, below);
+    q.shrink.run(gone.bytes, t.id, partition);
+    return gone.n;
+  });
+
+  function enforceRetentionSync(now: number): number {
+    let deleted = 0;
+    for (const t of q.topicsWithRetention.all()) {
+      for (const p of q.partitionStats.all(t.id)) deleted += retainTx.immediate(t, p.partition, p.next_offset, p.bytes, now);
+    }
+    if (deleted > 0) log.debug({ deleted }, 'retention deleted records');
+    return deleted;
+  }
+
+  const retentionTimer = setInterval(() => {
+    try {
+      guard('retention', () => enforceRetentionSync(Date.now()));
+    } catch (err) {
+      log.warn({ err }, 'retention pass failed; next pass retries');
+    }
+  }, opts.retentionCheckIntervalMs ?? 30_000);
+  retentionTimer.unref();
+
+  class EmbeddedConsumer implements Consumer {
+    private readonly memberId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    private readonly groupId: string;
+    private readonly topics: string[];
+    private readonly maxBatchSize: number;
+    private readonly pollIntervalMs: number;
+    private readonly fromBeginning: boolean;
+    private readonly tickMs = Math.max(50, Math.min(1000, Math.floor(memberTimeoutMs / 4)));
+    private owned: { topic: string; topicId: number; partition: number; position: number }[] = [];
+    private cursor = 0;
+    private lastTick = 0;
+    private abort: AbortController | undefined;
+    private loop: Promise<void> | undefined;
+    private heartbeatTimer: NodeJS.Timeout | undefined;
+    private readonly log: Logger;
+
+    constructor(o: ConsumerOptions) {
+      this.groupId = o.groupId;
+      this.topics = [...new Set(o.topics)];
+      this.maxBatchSize = o.maxBatchSize ?? 500;
+      this.pollIntervalMs = o.pollIntervalMs ?? 20;
+      this.fromBeginning = o.fromBeginning ?? true;
+      this.log = log.child({ groupId: this.groupId, memberId: this.memberId });
+    }
+
+    async run(handler: BatchHandler): Promise<void> {
+      if (this.abort) throw new Error('consumer is already running');
+      this.abort = new AbortController();
+      consumers.add(this);
+      guard('join group', () => this.tick());
+      this.heartbeatTimer = setInterval(() => {
+        try {
+          guard('heartbeat', () => q.heartbeat.run(Date.now(), this.groupId, this.memberId));
+        } catch (err) {
+          this.log.warn({ err }, 'heartbeat failed');
+        }
+      }, this.tickMs);
+      this.loop = this.consume(handler, this.abort.signal);
+    }
+
+    async stop(): Promise<void> {
+      if (!this.abort) return;
+      this.abort.abort(new Error('consumer stopped'));
+      await this.loop;
+      clearInterval(this.heartbeatTimer);
+      consumers.delete(this);
+      this.abort = undefined;
+      if (closed) return;
+      try {
+        guard('leave group', () =>
+          db.transaction(() => {
+            q.leaveClaims.run(this.groupId, this.memberId);
+            q.leave.run(this.groupId, this.memberId);
+          }).immediate(),
+        );
+      } catch (err) {
+        // The member expires after memberTimeoutMs anyway.
+        this.log.warn({ err }, 'leaving the group failed');
+      }
+    }
+
+    private async consume(handler: BatchHandler, abort: AbortSignal): Promise<void> {
+      let failures = 0;
+      while (!abort.aborted) {
+        try {
+          if (Date.now() - this.lastTick >= this.tickMs) guard('rebalance', () => this.tick());
+          const batch = guard('fetch', () => this.nextBatch());
+          if (!batch) {
+            await this.waitForAppend(abort);
+            continue;
+          }
+          await retry(() => handler(batch), {
+            retries: Number.MAX_SAFE_INTEGER,
+            initialDelayMs: 50,
+            maxDelayMs: 5000,
+            signal: abort,
+            shouldRetry: () => true,
+            onRetry: (err, attempt, delayMs) => {
+              const first = batch[0]!;
+              this.log.warn({ err, attempt, delayMs, topic: first.topic, partition: first.partition, offset: first.offset, count: batch.length }, 'batch handler failed; retrying the same batch');
+            },
+          });
+          guard('commit', () => this.commit(batch));
+          failures = 0;
+        } catch (err) {
+          if (abort.aborted) break;
+          this.log.error({ err }, 'consume loop error; backing off');
+          await sleep(backoffDelay(failures++, { initialDelayMs: 100, maxDelayMs: 5000 }), abort).catch(() => undefined);
+        }
+      }
+    }
+
+    /** Joins or refreshes membership, expires silent members, and claims/releases partitions to match the deterministic assignment. */
+    private tick(): void {
+      this.lastTick = Date.now();
+      const { groupId, memberId } = this;
+      this.owned = db
+        .transaction(() => {
+          const now = Date.now();
+          q.upsertMember.run(groupId, memberId, JSON.stringify(this.topics), now);
+          q.expireMembers.run(groupId, now - memberTimeoutMs);
+          q.dropOrphanClaims.run(groupId, groupId);
+          const members = q.members.all(groupId).map((m) => ({ id: m.member_id, topics: JSON.parse(m.topics) as string[] }));
+          const claims = new Map(q.claims.all(groupId).map((c) => [`${c.topic_id}:${c.partition}`, c.member_id]));
+          const owned: EmbeddedConsumer['owned'] = [];
+          const keep = new Set<string>();
+          for (const topic of this.topics) {
+            const t = q.topic.get(topic);
+            if (!t) continue;
+            const committed = new Map(q.committed.all(groupId, t.id).map((c) => [c.partition, c.offset]));
+            for (const partition of assignedPartitions(members, memberId, topic, t.partitions)) {
+              const key = `${t.id}:${partition}`;
+              const owner = claims.get(key);
+              // Another live member still holds it: it releases on its next tick, then we claim.
+              if (owner !== undefined && owner !== memberId) continue;
+              if (owner === undefined) q.claim.run(groupId, t.id, partition, memberId);
+              keep.add(key);
+              let position = committed.get(partition);
+              if (position === undefined) {
+                position = this.fromBeginning ? 0 : q.nextOffset.get(t.id, partition)!.next_offset;
+                q.commit.run(groupId, t.id, partition, position);
+              }
+              owned.push({ topic, topicId: t.id, partition, position });
+            }
+          }
+          for (const [key, owner] of claims) {
+            if (owner !== memberId || keep.has(key)) continue;
+            const [topicId, partition] = key.split(':').map(Number) as [number, number];
+            q.release.run(groupId, topicId, partition, memberId);
+          }
+          return owned;
+        })
+        .immediate();
+    }
+
+    /** Round-robin over owned partitions so one busy partition cannot starve the others. */
+    private nextBatch(): ConsumedRecord[] | undefined {
+      const n = this.owned.length;
+      for (let i = 0; i < n; i++) {
+        const o = this.owned[(this.cursor + i) % n]!;
+        const rows = q.readPartition.all(o.topicId, o.partition, o.position, this.maxBatchSize);
+        if (rows.length > 0) {
+          this.cursor = (this.cursor + i + 1) % n;
+          return rows.map((r) => toConsumed(o.topic, r));
+        }
+      }
+      return undefined;
+    }
+
+    /** Commits only while this member still owns the partition; otherwise the new owner re-reads the batch. */
+    private commit(batch: ConsumedRecord[]): void {
+      const last = batch[batch.length - 1]!;
+      const o = this.owned.find((x) => x.topic === last.topic && x.partition === last.partition);
+      if (!o) return;
+      const ok = db
+        .transaction(() => {
+          if (q.claimOwner.get(this.groupId, o.topicId, o.partition)?.member_id !== this.memberId) return false;
+          q.commit.run(this.groupId, o.topicId, o.partition, last.offset + 1);
+          return true;
+        })
+        .immediate();
+      if (ok) {
+        o.position = last.offset + 1;
+      } else {
+        this.log.warn({ topic: o.topic, partition: o.partition }, 'partition was reassigned before commit; its new owner re-delivers the batch');
+        this.owned = this.owned.filter((x) => x !== o);
+      }
+    }
+
+    /** Idle wait: wakes on a local producer's append, or after the poll interval (appends by other processes). */
+    private waitForAppend(abort: AbortSignal): Promise<void> {
+      return new Promise((done) => {
+        const finish = () => {
+          clearTimeout(timer);
+          signal.off('append', onAppend);
+          abort.removeEventListener('abort', finish);
+          done();
+        };
+        const onAppend = (topic: string) => {
+          if (this.topics.includes(topic)) finish();
+        };
+        const timer = setTimeout(finish, Math.min(this.pollIntervalMs, Math.max(0, this.tickMs - (Date.now() - this.lastTick))));
+        signal.on('append', onAppend);
+        abort.addEventListener('abort', finish, { once: true });
+      });
+    }
+  }
+
+  const bus: EmbeddedBus = {
+    kind: 'embedded',
+    path,
+
+    async ensureTopics(specs) {
+      const parsed = specs.map((s) => topicSpecSchema.parse(s));
+      guard('ensure topics', () => ensureTx.immediate(parsed));
+    },
+
+    async producer(): Promise<Producer> {
+      const pick = createPartitioner();
+      return {
+        async send(topic, records) {
+          if (records.length === 0) return [];
+          const meta = guard('append', () => appendTx.immediate(topic, records, pick, Date.now()));
+          signal.emit('append', topic);
+          return meta;
+        },
+        async close() {},
+      };
+    },
+
+    async consumer(o) {
+      return new EmbeddedConsumer(o);
+    },
+
+    async lag(groupId, topic) {
+      return guard('lag', () => {
+        const t = q.topic.get(topic);
+        if (!t) return [];
+        const committed = new Map(q.committed.all(groupId, t.id).map((c) => [c.partition, c.offset]));
+        return q.partitionStats.all(t.id).map((p): PartitionLag => {
+          const c = committed.get(p.partition) ?? -1;
+          const from = c >= 0 ? c : (p.low ?? p.next_offset);
+          return { topic, partition: p.partition, committed: c, end: p.next_offset, lag: Math.max(0, p.next_offset - from) };
+        });
+      });
+    },
+
+    async read(topic, o = {}) {
+      return guard('read', () => {
+        const t = q.topic.get(topic);
+        if (!t) return [];
+        const from = o.fromOffset ?? 0;
+        const limit = o.limit ?? 100;
+        const rows = o.partition === undefined ? q.readTopic.all(t.id, from, limit) : q.readPartition.all(t.id, o.partition, from, limit);
+        return rows.map((r) => toConsumed(topic, r));
+      });
+    },
+
+    async enforceRetention(now = Date.now()) {
+      return guard('retention', () => enforceRetentionSync(now));
+    },
+
+    async close() {
+      if (closed) return;
+      await Promise.all([...consumers].map((c) => c.stop()));
+      clearInterval(retentionTimer);
+      closed = true;
+      db.close();
+    },
+  };
+  return bus;
+}
