@@ -1,1 +1,4 @@
-export * from "./port.ts";
+export * from './port.ts';
+export { openEmbeddedStore } from './embedded.ts';
+export { createElasticsearchStore, type ElasticsearchAlertStore, type ElasticsearchStoreOptions } from './elasticsearch.ts';
+export { benchEmbeddedStore, type EmbeddedBenchResult } from './bench.ts';

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AlertQuery } from './port.ts';
+import { openEmbeddedStore } from './embedded.ts';
+import { buildAlerts } from './fixtures.ts';
+
+export interface EmbeddedBenchResult {
+  alerts: number;
+  batchSize: number;
+  /** Fresh inserts per second. */
+  upsertPerSec: number;
+  /** Re-upserts of existing ids (the merge path) per second. */
+  reupsertPerSec: number;
+  /** Search latency over a mix of filtered, free-text and paginated queries. */
+  searchP50Ms: number;
+  searchP95Ms: number;
+  aggregateMs: number;
+}
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+
+/** Measures the embedded adapter on a real SQLite file in a temporary directory. */
+export async function benchEmbeddedStore(opts: { alerts?: number; batchSize?: number; searches?: number } = {}): Promise<EmbeddedBenchResult> {
+  const n = opts.alerts ?? 50_000;
+  const batchSize = opts.batchSize ?? 500;
+  const dir = mkdtempSync(join(tmpdir(), 'soc-store-bench-'));
+  const store = openEmbeddedStore({ path: join(dir, 'alerts.db') });
+  try {
+    const alerts = buildAlerts(n, 2024);
+    const upsertAll = async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i += batchSize) await store.upsert(alerts.slice(i, i + batchSize));
+      return n / ((performance.now() - t0) / 1000);
+    };
+    const upsertPerSec = await upsertAll();
+    const reupsertPerSec = await upsertAll();
+
+    const queries: AlertQuery[] = [
+      AlertQuery.parse({}),
+      AlertQuery.parse({ severity_min: 'high', sort: 'score' }),
+      AlertQuery.parse({ q: 'port scan*', detector: 'rules,sigma' }),
+      AlertQuery.parse({ host: 'web-01', status: 'new', sort: 'last_seen', order: 'asc' }),
+      AlertQuery.parse({ ip: '10.0.0.1', q: '"lateral movement"' }),
+    ];
+    const times: number[] = [];
+    for (let i = 0; i < (opts.searches ?? 200); i++) {
+      const query = queries[i % queries.length] as AlertQuery;
+      const t0 = performance.now();
+      const first = await store.search(query);
+      if (first.next_cursor) await store.search({ ...query, cursor: first.next_cursor });
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    const t0 = performance.now();
+    await store.aggregate(AlertQuery.parse({}), { interval: '1h', size: 10 });
+    const aggregateMs = performance.now() - t0;
+    return {
+      alerts: n,
+      batchSize,
+      upsertPerSec: Math.round(upsertPerSec),
+      reupsertPerSec: Math.round(reupsertPerSec),
+      searchP50Ms: percentile(times, 0.5),
+      searchP95Ms: percentile(times, 0.95),
+      aggregateMs,
+    };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

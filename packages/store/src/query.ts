@@ -1,0 +1,131 @@
+import { isIP } from 'node:net';
+import { Alert, severityRank, type Alert as AlertT } from '@soc/schema';
+import { ValidationError } from '@soc/errors';
+import type { AlertQuery, UpsertFailure } from './port.ts';
+
+/**
+ * Pure helpers shared by both adapters, so that validation, the free-text language, cursors and
+ * bucket ordering are defined once and the adapters only translate them.
+ */
+
+/** `related_events` keeps at most this many ids after a merge (the schema's own maximum). */
+export const RELATED_EVENTS_CAP = 1000;
+
+export const INTERVAL_MS = { '1m': 60_000, '5m': 300_000, '1h': 3_600_000, '1d': 86_400_000 } as const;
+
+// ---------------------------------------------------------------- validation at the boundary
+
+/** Splits a batch into alerts fit to store and per-alert failures (never retriable). */
+export function validateBatch(input: readonly unknown[]): { valid: AlertT[]; failed: UpsertFailure[] } {
+  const valid: AlertT[] = [];
+  const failed: UpsertFailure[] = [];
+  for (const raw of input) {
+    const parsed = Alert.safeParse(raw);
+    const id = alertIdOf(raw);
+    if (!parsed.success) {
+      const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+      failed.push({ id, reason: `invalid alert: ${reason}`.slice(0, 2000), retriable: false });
+      continue;
+    }
+    // Addresses are indexed as IPs by Elasticsearch; rejecting them here keeps both adapters equal.
+    const badIp = [parsed.data.source?.ip, parsed.data.destination?.ip].find((ip) => ip !== undefined && isIP(ip) === 0);
+    if (badIp !== undefined) {
+      failed.push({ id, reason: `invalid alert: not an IP address: ${JSON.stringify(badIp).slice(0, 80)}`, retriable: false });
+      continue;
+    }
+    valid.push(parsed.data);
+  }
+  return { valid, failed };
+}
+
+function alertIdOf(raw: unknown): string {
+  const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && id.length > 0 ? id.slice(0, 128) : '(no id)';
+}
+
+/** An address filter that is not an IP can never match; both adapters refuse it the same way. */
+export function assertIpFilters(q: AlertQuery): void {
+  for (const key of ['ip', 'source_ip', 'destination_ip'] as const) {
+    const v = q[key];
+    if (v !== undefined && isIP(v) === 0) throw new ValidationError(`${key} is not an IP address`);
+  }
+}
+
+export const timeMs = (iso: string): number => Date.parse(iso);
+
+// ---------------------------------------------------------------- free text
+
+/** One required clause: a single word, a phrase (several words in order), or a word prefix. */
+export interface TextClause {
+  words: string[];
+  prefix: boolean;
+}
+
+/**
+ * Words as both backends index them: letters and digits, case and diacritics folded (FTS5
+ * unicode61 remove_diacritics=2; Elasticsearch pattern tokenizer + lowercase + asciifolding).
+ */
+export function textWords(s: string): string[] {
+  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/**
+ * Parses the query language of `AlertQuery.q`: whitespace-separated terms, all required;
+ * "quoted phrases"; a trailing `*` makes the (last) word a prefix. A bare term that splits into
+ * several words (`foo-bar`) is a phrase, as it would be in the indexed text.
+ */
+export function parseFreeText(q: string): TextClause[] {
+  const clauses: TextClause[] = [];
+  for (const m of q.matchAll(/"([^"]*)"|(\S+)/g)) {
+    if (m[1] !== undefined) {
+      const words = textWords(m[1]);
+      if (words.length > 0) clauses.push({ words, prefix: false });
+      continue;
+    }
+    const token = m[2] ?? '';
+    const words = textWords(token);
+    if (words.length === 0) continue;
+    if (!token.endsWith('*')) {
+      clauses.push({ words, prefix: false });
+      continue;
+    }
+    // A prefix applies to one word; the words before it stay required terms.
+    for (const w of words.slice(0, -1)) clauses.push({ words: [w], prefix: false });
+    clauses.push({ words: [words[words.length - 1] as string], prefix: true });
+  }
+  return clauses;
+}
+
+// ---------------------------------------------------------------- sorting and cursors
+
+/** The numeric sort key of an alert, as both backends compare it (dates at millisecond precision). */
+export function sortValue(a: AlertT, field: AlertQuery['sort']): number {
+  switch (field) {
+    case '@timestamp':
+      return timeMs(a['@timestamp']);
+    case 'last_seen':
+      return timeMs(a.last_seen);
+    case 'score':
+      return a.score;
+    case 'severity':
+      return severityRank(a.severity);
+  }
+}
+
+/** Opaque cursor: base64url JSON of [sortValue, id] of the last alert of the page. */
+export function encodeCursor(value: number, id: string): string {
+  return Buffer.from(JSON.stringify([value, id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [number, string] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new ValidationError('malformed cursor');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'number' || !Number.isFinite(parsed[0]) || typeof parsed[1] !== 'string') {
+    throw new ValidationError('malformed cursor');
+  }
+  return [parsed[0], parsed[1]];
+}
