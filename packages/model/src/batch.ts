@@ -37,9 +37,41 @@ export class BatchScorer {
   score(vector: FeatureVector): Promise<Score> {
     return new Promise<Score>((resolve, reject) => {
       this.queue.push({ vector, resolve, reject });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
+      this.schedule();
     });
+  }
+
+  /**
+   * Scores many vectors with one promise: the detector hands over a whole consumer batch, and a
+   * promise per flow would cost more than the inference itself.
+   */
+  scoreMany(vectors: readonly FeatureVector[]): Promise<Score[]> {
+    if (vectors.length === 0) return Promise.resolve([]);
+    return new Promise<Score[]>((resolve, reject) => {
+      const out = new Array<Score>(vectors.length);
+      let left = vectors.length;
+      let failed = false;
+      vectors.forEach((vector, i) => {
+        this.queue.push({
+          vector,
+          resolve: (s) => {
+            out[i] = s;
+            if (--left === 0) resolve(out);
+          },
+          reject: (e) => {
+            if (!failed) reject(e);
+            failed = true;
+          },
+        });
+      });
+      this.schedule();
+    });
+  }
+
+  /** A full batch runs now; otherwise the linger timer bounds the wait. */
+  private schedule(): void {
+    if (this.queue.length >= this.maxBatch) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.lingerMs);
   }
 
   /** Runs whatever is queued now. */

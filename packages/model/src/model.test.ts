@@ -135,6 +135,12 @@ describe('AnomalyModel', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(vectors.length);
     // A lone vector still resolves: the linger timer runs the partial batch.
     expect((await scorer.score(vectors[0]!)).score).toBeCloseTo(batched[0]!.score, 5);
+    // scoreMany: one promise for many vectors, same scores, same batch bound.
+    sizes.length = 0;
+    const many = await scorer.scoreMany(vectors);
+    many.forEach((m, i) => expect(m.score).toBeCloseTo(direct[i]!.score, 5));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+    expect(await scorer.scoreMany([])).toEqual([]);
   });
 
   it('evaluates an NSL-KDD format file', async () => {

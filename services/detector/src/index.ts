@@ -1,2 +1,3 @@
 export * from './signatures.ts';
 export * from './detector.ts';
+export * from './anomaly.ts';

@@ -7,9 +7,14 @@ import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
 import { apiRoutes } from '@soc/svc-api';
 import { BusIngest, collectorRoutes } from '@soc/svc-collector';
-import { signatureAnalyzer, startDetector, type Analyzer } from '@soc/svc-detector';
+import { anomalyAnalyzer, signatureAnalyzer, startDetector, type Analyzer } from '@soc/svc-detector';
+import { loadModel } from '@soc/model';
+import { fileURLToPath } from 'node:url';
 import { startIndexer } from '@soc/svc-indexer';
 import { openBus, openStore, topicSpecs } from './backends.ts';
+
+/** The model trained by `pnpm model:train` and committed with its card (models/README.md). */
+export const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/kdd-autoencoder-v1.onnx', import.meta.url));
 
 export const SERVICES = ['collector', 'detector', 'indexer', 'api'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -75,7 +80,15 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
     const origin = { soc: cfg.soc.id, country: cfg.soc.country, name: cfg.soc.name };
 
     if (services.includes('detector')) {
-      const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [signatureAnalyzer({ origin, tlp: 'AMBER' }), ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
+      const analyzers: Analyzer[] = [signatureAnalyzer({ origin, tlp: 'AMBER' })];
+      if (cfg.detector.anomaly) {
+        // A missing, corrupt or mis-shaped model stops start-up here: never score with garbage.
+        const model = await loadModel(cfg.detector.modelPath ?? SHIPPED_MODEL);
+        logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
+        const d = cfg.detector;
+        analyzers.push(anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds }));
+      }
+      const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [...analyzers, ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
       stack.push({ name: 'detector', ...d });
     }
     if (services.includes('indexer') && store) {

@@ -1,0 +1,18 @@
+export { canonicalize, canonicalBytes } from './jcs.ts';
+export { uuidv5, SOC_NAMESPACE, STIX_NAMESPACE } from './uuid.ts';
+export { parseIp, formatIp, normalizeIp, parseCidr, cidrContains, CidrSet, type IpAddr, type Cidr } from './ip.ts';
+export { SocIdentity, PublicKeyB64, generateKeyPair, writeKeyFiles, exportPublicKey, importPublicKey, importPrivateKey, keyId, KEY_FILES, type KeyPair } from './keys.ts';
+export { TrustedPartner, TrustList, TrustStore, loadTrustList, type TrustedKey, type TrustListInput } from './trust.ts';
+export { Envelope, RelayEntry, createEnvelope, relayEnvelope, originSigningBytes, relaySigningBytes, ORIGIN_CONTEXT, RELAY_CONTEXT, type Signer } from './envelope.ts';
+export { type ReplayCache, MemoryReplayCache } from './replay.ts';
+export { verifyInbound, toLocalAlert, federatedAlertId, REJECT_REASONS, DEFAULT_WINDOW_MS, DEFAULT_HOP_LIMIT, type RejectReason, type InboundContext, type InboundResult } from './inbound.ts';
+export { pseudonym, PSEUDONYM_RE, type AssetKind } from './pseudonym.ts';
+export { SharingPolicy, SharingPolicyFile, DEFAULT_FIELD_ALLOW_LIST, loadSharingPolicy, decideOutbound, sanitise, isReceived, OUTBOUND_REASONS, type SharingPolicyInput, type OutboundDecision, type OutboundReason, type OutboundContext } from './policy.ts';
+export { TLP_ORDER, tlpRank, mostRestrictive } from './tlp.ts';
+export { IndicatorIndex, IndicatorEntry, correlate, SEEN_BY_PARTNER_FIRST } from './correlate.ts';
+export { toStixBundle, stixIdentity, type StixBundle, type StixObject, type StixExportOptions } from './stix/export.ts';
+export { validateStixBundle, type StixIssue } from './stix/validate.ts';
+export { fromStixBundle, type StixImportResult, type StixImportOptions } from './stix/import.ts';
+export { ipPatternValues, ipPattern } from './stix/pattern.ts';
+export { TLP2_MARKING_IDS, TLP1_MARKING_IDS, TLP2_EXTENSION_ID, tlpMarkingDefinition, tlpOfMarking } from './stix/markings.ts';
+export { sdoId, scoId, stixTime, STIX_ID_RE } from './stix/ids.ts';

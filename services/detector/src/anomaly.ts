@@ -1,0 +1,133 @@
+import { FEATURES, FlowFeatureExtractor, flowFromEvent, type Flow } from '@soc/features';
+import { BatchScorer, type AnomalyModel, type Score } from '@soc/model';
+import { alertId, type Alert, type EcsEvent, type Severity } from '@soc/schema';
+import type { Metrics } from '@soc/telemetry';
+import type { Analyzer } from './detector.ts';
+import type { AlertContext } from './signatures.ts';
+
+export interface AnomalyOptions extends AlertContext {
+  model: AnomalyModel;
+  metrics?: Metrics;
+  batchSize: number;
+  lingerMs: number;
+  /** Anomalies of one source within a window of this many seconds share one alert. */
+  groupWindowSeconds: number;
+  /** Open groups kept at once; the oldest are dropped first (they were already emitted). */
+  maxGroups?: number;
+}
+
+/** Severity from how far past the threshold a flow scored. */
+export function anomalySeverity(score: number, threshold: number): Severity {
+  const r = score / threshold;
+  if (r >= 20) return 'critical';
+  if (r >= 5) return 'high';
+  if (r >= 2) return 'medium';
+  return 'low';
+}
+
+/** Feature values as an analyst reads them: vocabulary names for categorical inputs. */
+export function namedFeatureValues(vector: ArrayLike<number>): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  FEATURES.forEach((f, i) => {
+    const v = vector[i]!;
+    out[f.name] = f.vocabulary ? (f.vocabulary[v] ?? 'unknown') : Number(v.toFixed(4));
+  });
+  return out;
+}
+
+interface Group {
+  alert: Alert;
+  best: number;
+}
+
+/**
+ * The ONNX anomaly detector: NSL-KDD features for every flow, scored in batches; flows above the
+ * model's threshold raise alerts, grouped per source address and time window so that a scan is
+ * one alert with a count, not a flood. Group ids are deterministic (source, window start), so a
+ * re-delivered batch updates the same alert.
+ */
+export function anomalyAnalyzer(o: AnomalyOptions): Analyzer {
+  const extractor = new FlowFeatureExtractor();
+  const scorer = new BatchScorer(o.model, { maxBatch: o.batchSize, lingerMs: o.lingerMs });
+  const groups = new Map<string, Group>();
+  const maxGroups = o.maxGroups ?? 100_000;
+  const version = o.model.metadata.version;
+  const windowMs = o.groupWindowSeconds * 1000;
+
+  function record(e: EcsEvent, flow: Flow, vector: Float32Array, s: Score, touched: Set<Group>): void {
+    const t = Date.parse(e['@timestamp']);
+    const windowStart = Math.floor(t / windowMs) * windowMs;
+    const key = `${flow.srcIp}|${windowStart}`;
+    let g = groups.get(key);
+    const ts = e['@timestamp'];
+    if (!g) {
+      g = {
+        best: -1,
+        alert: {
+          id: alertId('anomaly', version, key),
+          '@timestamp': new Date(windowStart).toISOString(),
+          first_seen: ts,
+          last_seen: ts,
+          detector: 'anomaly',
+          rule: { id: version, name: 'Anomalous network traffic', category: 'network-anomaly' },
+          score: 0,
+          severity: 'low',
+          message: '',
+          explanation: { summary: '' },
+          source: { ip: flow.srcIp },
+          count: 0,
+          related_events: [],
+          origin: o.origin,
+          tlp: o.tlp,
+          status: 'new',
+        },
+      };
+      groups.set(key, g);
+      if (groups.size > maxGroups) groups.delete(groups.keys().next().value!);
+    }
+    const a = g.alert;
+    a.count++;
+    if (ts < a.first_seen) a.first_seen = ts;
+    if (ts > a.last_seen) a.last_seen = ts;
+    if (a.related_events.length < 100) a.related_events.push(e.event.id);
+    if (s.score > g.best) {
+      // The alert shows the worst flow of the group: its score, explanation and features.
+      g.best = s.score;
+      a.score = Math.min(1, s.normalised);
+      a.severity = anomalySeverity(s.score, o.model.threshold);
+      a.destination = { ip: flow.dstIp, port: flow.dstPort };
+      a.network = { transport: flow.proto, ...(flow.service && flow.service !== '-' ? { protocol: flow.service } : {}) };
+      const top = s.top.map((f) => `${f.name} (${Math.round(f.contribution * 100)}%)`).join(', ');
+      a.explanation = {
+        summary: `Flow ${flow.srcIp}:${flow.srcPort} -> ${flow.dstIp}:${flow.dstPort}/${flow.proto} scored ${(s.score / o.model.threshold).toFixed(1)}x the model threshold; most unusual: ${top}`,
+        features: s.top.map((f) => ({ name: f.name, value: f.value, contribution: f.contribution })),
+        values: namedFeatureValues(vector),
+      };
+    }
+    a.message = `${a.count} anomalous flow${a.count === 1 ? '' : 's'} from ${flow.srcIp}; worst: ${a.explanation.summary}`;
+    touched.add(g);
+  }
+
+  return {
+    name: 'anomaly',
+    async analyze(events) {
+      const flows: { e: EcsEvent; flow: Flow; vector: Float32Array }[] = [];
+      for (const e of events) {
+        const flow = flowFromEvent(e);
+        if (flow) flows.push({ e, flow, vector: extractor.push(flow) });
+      }
+      if (!flows.length) return [];
+      const scores = await scorer.scoreMany(flows.map((f) => f.vector));
+      o.metrics?.flowsScored.inc(flows.length);
+      const touched = new Set<Group>();
+      scores.forEach((s, i) => {
+        if (s.anomalous) record(flows[i]!.e, flows[i]!.flow, flows[i]!.vector, s, touched);
+      });
+      return [...touched].map((g) => structuredClone(g.alert));
+    },
+    close: async () => {
+      scorer.flush();
+      await o.model.close();
+    },
+  };
+}
