@@ -1,0 +1,37 @@
+import type { EcsEvent, EcsEventInput } from '@soc/schema';
+
+export type Format = 'zeek' | 'suricata' | 'syslog' | 'ecs' | 'auto';
+export const FORMATS: readonly Format[] = ['zeek', 'suricata', 'syslog', 'ecs', 'auto'];
+
+export type ParseOutcome = { ok: true; event: EcsEvent } | { ok: false; reason: string };
+
+/** What a Zeek TSV file declares in its `#` header lines. */
+export interface ZeekTsvHeader {
+  separator: string;
+  setSeparator: string;
+  emptyField: string;
+  unsetField: string;
+  path: string;
+  fields: string[];
+  types: string[];
+}
+
+export interface ParseContext {
+  format: Format;
+  /** Where the line came from (`syslog:udp`, `file:/var/log/zeek/conn.log`); for messages only. */
+  source: string;
+  observer?: { ip?: string; hostname?: string };
+  /** Header of the Zeek TSV file the line belongs to; needed for TSV rows. */
+  zeekTsv?: ZeekTsvHeader;
+  /** Zeek log type when the JSON lines carry no `_path` (from the file name, e.g. `conn.log`). */
+  zeekPath?: string;
+  /** When the line arrived; default now. Also the year of RFC 3164 timestamps. */
+  receivedAt?: Date;
+}
+
+/** A mapper's result before the common fields (id, original, ingested, observer) are added. */
+export type Draft = Omit<EcsEventInput, 'event'> & { event: Omit<EcsEventInput['event'], 'id'> & { id?: string } };
+
+export type DraftOutcome = { ok: true; draft: Draft } | { ok: false; reason: string };
+
+export const reject = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });

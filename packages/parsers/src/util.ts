@@ -1,0 +1,49 @@
+/** Small helpers shared by the mappers: reading loosely-typed sensor records safely. */
+
+export type Rec = Record<string, unknown>;
+
+export const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+export const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** A non-negative finite count (bytes, packets); anything else is dropped rather than rejected. */
+export const count = (v: unknown): number | undefined => {
+  const n = num(v);
+  return n !== undefined && n >= 0 ? n : undefined;
+};
+
+export const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+
+/** A TCP/UDP port, or undefined when the value is none (ICMP type codes fit too). */
+export const port = (v: unknown): number | undefined => {
+  const n = num(v);
+  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
+};
+
+/** Removes undefined values (and objects left empty) so events carry only what the sensor said. */
+export function compact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(compact) as T;
+  if (!isRecord(value)) return value;
+  const out: Rec = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    const c = compact(v);
+    if (isRecord(c) && Object.keys(c).length === 0) continue;
+    out[k] = c;
+  }
+  return out as T;
+}
+
+/** Distinct non-empty strings, in first-seen order; undefined when there are none. */
+export function distinct(...values: (string | undefined)[]): string[] | undefined {
+  const out = [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length > 0))];
+  return out.length ? out : undefined;
+}
+
+export const outcomeOf = (success: unknown): 'success' | 'failure' | undefined =>
+  success === true ? 'success' : success === false ? 'failure' : undefined;
+
+/** Truncates for bounded schema fields, so an over-long value never costs the whole event. */
+export const clip = (s: string | undefined, max: number): string | undefined => (s === undefined ? undefined : s.length > max ? s.slice(0, max) : s);

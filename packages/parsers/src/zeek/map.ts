@@ -1,0 +1,189 @@
+import { ConnState, type EcsEventInput } from '@soc/schema';
+import { secondsToNanos } from '../time.ts';
+import { deepMerge } from '../merge.ts';
+import type { Draft, DraftOutcome } from '../types.ts';
+import { bool, clip, count, distinct, num, outcomeOf, port, str, type Rec } from '../util.ts';
+import type { ZeekRecord, ZeekValue } from './record.ts';
+
+/**
+ * Zeek log → ECS, after Elastic's Zeek integration (its ingest pipelines set the categories and
+ * types used here). Every event keeps the Zeek fields it did not promote under `zeek.<log>`, with
+ * the connection uid as `zeek.session_id`, so the analyst loses nothing.
+ */
+
+type Fields = Record<string, ZeekValue>;
+type Category = NonNullable<EcsEventInput['event']['category']>[number];
+type EvType = NonNullable<EcsEventInput['event']['type']>[number];
+
+interface Spec {
+  kind?: 'alert' | 'event';
+  category: Category[];
+  type: EvType[];
+  transport?: string;
+  protocol?: string;
+  /** Log-specific promotions to ECS fields. */
+  extra?: (f: Fields) => Rec;
+}
+
+const CONN_STATES = new Set<string>(ConnState.options);
+const first = (v: ZeekValue | undefined): ZeekValue | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** Kerberos and NTLM clients come as `user/REALM`. */
+function userOf(principal: unknown): Rec | undefined {
+  const p = str(principal);
+  if (!p) return undefined;
+  const slash = p.indexOf('/');
+  return slash < 0 ? { name: p } : { name: p.slice(0, slash) || undefined, domain: p.slice(slash + 1) || undefined };
+}
+
+const PROTOCOL: Category[] = ['network'];
+const CONN_PROTO: EvType[] = ['connection', 'protocol'];
+
+const SPECS: Record<string, Spec> = {
+  conn: {
+    category: ['network'],
+    type: ['connection'],
+    extra: (f) => {
+      const ob = count(f.orig_bytes), rb = count(f.resp_bytes), op = count(f.orig_pkts), rp = count(f.resp_pkts);
+      const state = str(f.conn_state);
+      return {
+        event: { duration: secondsToNanos(f.duration) },
+        network: {
+          protocol: clip(str(f.service), 64),
+          bytes: ob !== undefined && rb !== undefined ? ob + rb : undefined,
+          packets: op !== undefined && rp !== undefined ? op + rp : undefined,
+        },
+        source: { bytes: ob, packets: op },
+        destination: { bytes: rb, packets: rp },
+        connection: {
+          state: state && CONN_STATES.has(state) ? state : undefined,
+          history: clip(str(f.history), 256),
+          local_orig: bool(f.local_orig),
+          local_resp: bool(f.local_resp),
+        },
+      };
+    },
+  },
+  dns: {
+    category: PROTOCOL, type: ['connection', 'protocol', 'info'], protocol: 'dns',
+    extra: (f) => ({
+      dns: {
+        id: num(f.trans_id),
+        question: { name: str(f.query), type: str(f.qtype_name), class: str(f.qclass_name) },
+        response_code: str(f.rcode_name),
+        answers: Array.isArray(f.answers) ? f.answers.map((data) => ({ data })) : undefined,
+      },
+    }),
+  },
+  http: {
+    category: ['network', 'web'], type: CONN_PROTO, transport: 'tcp', protocol: 'http',
+    extra: (f) => ({
+      http: { version: str(f.version), request: { method: str(f.method), referrer: str(f.referrer) }, response: { status_code: num(f.status_code) } },
+      url: { original: str(f.uri), domain: str(f.host) },
+      user_agent: { original: str(f.user_agent) },
+      user: { name: clip(str(f.username), 256) },
+    }),
+  },
+  ssl: {
+    category: PROTOCOL, type: CONN_PROTO, transport: 'tcp', protocol: 'tls',
+    extra: (f) => ({
+      tls: { version: str(f.version), cipher: str(f.cipher), curve: str(f.curve), established: bool(f.established), resumed: bool(f.resumed), client: { server_name: str(f.server_name), ja3: str(f.ja3) }, server: { ja3s: str(f.ja3s), subject: str(f.subject), issuer: str(f.issuer) } },
+    }),
+  },
+  x509: {
+    category: ['network'], type: ['info'],
+    extra: (f) => ({
+      tls: { server: { x509: { subject: { distinguished_name: str(f['certificate.subject']) }, issuer: { distinguished_name: str(f['certificate.issuer']) }, serial_number: str(f['certificate.serial']), not_before: str(f['certificate.not_valid_before']), not_after: str(f['certificate.not_valid_after']) }, hash: { sha256: str(f.fingerprint) } } },
+    }),
+  },
+  ssh: {
+    category: PROTOCOL, type: CONN_PROTO, transport: 'tcp', protocol: 'ssh',
+    extra: (f) => ({ event: { outcome: outcomeOf(f.auth_success) } }),
+  },
+  notice: {
+    kind: 'alert', category: ['intrusion_detection'], type: ['info'],
+    extra: (f) => ({
+      rule: { name: clip(str(f.note), 1024), description: clip(str(f.msg), 4096) },
+      message: clip(str(f.msg), 65_536),
+      // Notices raised outside a connection name their endpoints in src/dst/p instead of id.*.
+      source: f['id.orig_h'] === undefined ? { ip: str(f.src) } : undefined,
+      destination: f['id.resp_h'] === undefined ? { ip: str(f.dst), port: port(f.p) } : undefined,
+      event: { type: f.dropped === true ? ['info', 'denied'] : f.dropped === false ? ['info', 'allowed'] : undefined },
+    }),
+  },
+  weird: {
+    category: ['network'], type: ['info'],
+    extra: (f) => ({ rule: { name: clip(str(f.name), 1024) }, message: clip(distinct(str(f.name), str(f.addl))?.join(': '), 65_536) }),
+  },
+  syslog: {
+    category: PROTOCOL, type: CONN_PROTO, protocol: 'syslog',
+    extra: (f) => ({
+      message: clip(str(f.message), 65_536),
+      log: { syslog: { facility: { name: str(f.facility)?.toLowerCase() }, severity: { name: str(f.severity)?.toLowerCase() } } },
+    }),
+  },
+  rdp: {
+    category: PROTOCOL, type: CONN_PROTO, transport: 'tcp', protocol: 'rdp',
+    extra: (f) => ({ user: { name: clip(str(f.cookie), 256) } }),
+  },
+  smtp: {
+    category: PROTOCOL, type: CONN_PROTO, transport: 'tcp', protocol: 'smtp',
+    extra: (f) => ({ email: { from: { address: str(f.mailfrom) }, to: { address: Array.isArray(f.rcptto) ? f.rcptto : undefined }, subject: str(f.subject), message_id: str(f.msg_id) } }),
+  },
+  ntlm: {
+    category: ['network', 'authentication'], type: ['connection', 'info'], transport: 'tcp', protocol: 'ntlm',
+    extra: (f) => ({ user: { name: clip(str(f.username), 256), domain: clip(str(f.domainname), 256) }, event: { outcome: outcomeOf(f.success) } }),
+  },
+  kerberos: {
+    category: ['network', 'authentication'], type: ['connection', 'protocol', 'access'], protocol: 'kerberos',
+    extra: (f) => ({ user: userOf(f.client), event: { action: str(f.request_type), outcome: outcomeOf(f.success) } }),
+  },
+  ftp: {
+    category: PROTOCOL, type: CONN_PROTO, transport: 'tcp', protocol: 'ftp',
+    extra: (f) => ({ user: { name: clip(str(f.user), 256) }, event: { action: clip(str(f.command), 256) } }),
+  },
+  dce_rpc: {
+    category: PROTOCOL, type: CONN_PROTO, transport: 'tcp', protocol: 'dce_rpc',
+    extra: (f) => ({ event: { action: clip(str(f.operation), 256) } }),
+  },
+  ntp: { category: PROTOCOL, type: CONN_PROTO, transport: 'udp', protocol: 'ntp' },
+  software: {
+    category: ['network'], type: ['info'],
+    extra: (f) => ({ host: { ip: distinct(str(f.host)) } }),
+  },
+  known_services: {
+    category: ['network'], type: ['info'],
+    extra: (f) => ({
+      destination: { ip: str(f.host), port: port(f.port_num) },
+      network: { transport: str(f.port_proto), protocol: clip(str(first(f.service))?.toLowerCase(), 64) },
+    }),
+  },
+};
+
+const GENERIC: Spec = { category: [], type: [] };
+const PROMOTED = new Set(['ts', 'uid', 'id.orig_h', 'id.orig_p', 'id.resp_h', 'id.resp_p']);
+
+export const MAPPED_ZEEK_LOGS = Object.keys(SPECS);
+
+/** A Zeek record to an event draft (no id/original yet). */
+export function mapZeek(record: ZeekRecord): DraftOutcome {
+  const f = record.fields;
+  const ts = str(f.ts);
+  if (!ts) return { ok: false, reason: `zeek ${record.path}: record has no ts` };
+  const spec = SPECS[record.path] ?? GENERIC;
+  const rest: Rec = {};
+  for (const [k, v] of Object.entries(f)) if (!PROMOTED.has(k)) rest[k] = v;
+  const srcIp = str(f['id.orig_h']);
+  const dstIp = str(f['id.resp_h']);
+  const base: Draft = {
+    '@timestamp': ts,
+    event: { kind: spec.kind ?? 'event', category: spec.category, type: spec.type, dataset: `zeek.${record.path}`, module: 'zeek' },
+    source: { ip: srcIp, port: port(f['id.orig_p']) },
+    destination: { ip: dstIp, port: port(f['id.resp_p']) },
+    network: { transport: spec.transport ?? str(f.proto), protocol: spec.protocol },
+    zeek: { session_id: str(f.uid), [record.path]: rest },
+  };
+  const draft = deepMerge(base, spec.extra?.(f) ?? {});
+  const related = distinct(draft.source?.ip, draft.destination?.ip);
+  return { ok: true, draft: related ? { ...draft, related: { ip: related } } : draft };
+}

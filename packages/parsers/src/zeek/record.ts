@@ -1,0 +1,99 @@
+import { canonicalTime } from '../time.ts';
+import { isRecord, type Rec } from '../util.ts';
+
+/**
+ * The internal Zeek record both log formats (JSON streaming and TSV) are reduced to: flat
+ * dotted field names as Zeek writes them, times as canonical ISO text, intervals in seconds,
+ * sets and vectors as arrays, unset fields absent. Writer metadata (`_path`, `_write_ts`) is
+ * not part of it, so the same log line in either format gives the same record.
+ */
+export type ZeekScalar = string | number | boolean;
+export type ZeekValue = ZeekScalar | ZeekScalar[];
+export interface ZeekRecord {
+  path: string;
+  fields: Record<string, ZeekValue>;
+}
+
+/** Time-typed fields of the logs we map, for JSON input where no `#types` line says so. */
+const TIME_FIELDS = new Set([
+  'ts', 'till', 'from', 'ref_time', 'org_time', 'rec_time', 'xmt_time',
+  'certificate.not_valid_before', 'certificate.not_valid_after',
+]);
+
+const WRITER_FIELDS = new Set(['_path', '_write_ts']);
+
+/** A Zeek log type as it may appear in a file name or `_path`; anything else is refused. */
+export const ZEEK_PATH_RE = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * The log type from a file name: `conn.log`, `ssh.json.gz`, `conn.2024-01-01-00-00-00.log.gz`
+ * and `/var/log/zeek/current/dns.log` all name their type before the first dot.
+ */
+export function zeekPathFromFileName(fileName: string): string | undefined {
+  const base = fileName.split(/[\\/]/).pop() ?? '';
+  const head = base.split('.')[0]?.toLowerCase() ?? '';
+  return ZEEK_PATH_RE.test(head) ? head : undefined;
+}
+
+/** Signatures of Zeek log types by their field sets, for JSON logs written without `_path`. */
+const SIGNATURES: [string, (has: (k: string) => boolean) => boolean][] = [
+  ['notice', (h) => h('note')],
+  ['conn', (h) => h('conn_state') || h('history') || (h('proto') && (h('orig_bytes') || h('duration') || h('orig_pkts')))],
+  ['x509', (h) => h('certificate.serial') || h('certificate.subject')],
+  ['known_services', (h) => h('port_num') && h('port_proto')],
+  ['software', (h) => h('software_type') || h('unparsed_version')],
+  ['ssh', (h) => h('auth_success') || h('host_key') || h('kex_alg') || h('auth_attempts')],
+  ['kerberos', (h) => h('request_type')],
+  ['ntlm', (h) => h('server_nb_computer_name') || h('server_dns_computer_name') || h('domainname')],
+  ['rdp', (h) => h('security_protocol') || h('cookie') || h('keyboard_layout')],
+  ['smtp', (h) => h('helo') || h('mailfrom') || h('rcptto') || h('last_reply')],
+  ['ftp', (h) => h('command') && (h('reply_code') || h('reply_msg'))],
+  ['dce_rpc', (h) => h('endpoint') && h('operation')],
+  ['ntp', (h) => h('stratum') || h('xmt_time')],
+  ['dns', (h) => h('query') || h('qtype') || h('rcode') || h('trans_id')],
+  ['http', (h) => h('method') || h('status_code') || h('user_agent') || h('uri')],
+  ['ssl', (h) => h('cipher') || h('server_name') || h('established') || h('ja3')],
+  ['syslog', (h) => h('facility') && h('severity') && h('message')],
+  ['weird', (h) => h('name') && (h('peer') || h('notice') || h('addl'))],
+];
+
+export function inferZeekPath(fields: Record<string, unknown>): string | undefined {
+  const has = (k: string): boolean => fields[k] !== undefined;
+  return SIGNATURES.find(([, test]) => test(has))?.[0];
+}
+
+/** Flattens nested objects to dotted names, as Zeek's default JSON writer does itself. */
+function flatten(obj: Rec, prefix: string, out: Rec): void {
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isRecord(v)) flatten(v, key, out);
+    else out[key] = v;
+  }
+}
+
+function jsonValue(key: string, v: unknown): ZeekValue | undefined {
+  if (TIME_FIELDS.has(key)) return canonicalTime(v);
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (Array.isArray(v)) return v.filter((x): x is ZeekScalar => typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)));
+  return undefined; // null = unset
+}
+
+export type RecordOutcome = { ok: true; record: ZeekRecord } | { ok: false; reason: string };
+
+/** A parsed Zeek JSON object to the internal record; the path from `_path`, the hint or the fields. */
+export function zeekRecordFromJson(obj: Rec, hintPath?: string): RecordOutcome {
+  const flat: Rec = {};
+  flatten(obj, '', flat);
+  const declared = typeof flat._path === 'string' ? flat._path : undefined;
+  const path = declared ?? hintPath ?? inferZeekPath(flat) ?? 'unknown';
+  if (!ZEEK_PATH_RE.test(path)) return { ok: false, reason: `zeek: invalid log path ${JSON.stringify(path.slice(0, 64))}` };
+  const fields: Record<string, ZeekValue> = {};
+  for (const [k, v] of Object.entries(flat)) {
+    if (WRITER_FIELDS.has(k)) continue;
+    const value = jsonValue(k, v);
+    if (value !== undefined) fields[k] = value;
+    else if (TIME_FIELDS.has(k) && v !== null) return { ok: false, reason: `zeek: field ${k} is not a time: ${JSON.stringify(v).slice(0, 64)}` };
+  }
+  return { ok: true, record: { path, fields } };
+}
