@@ -1,2 +1,4 @@
 export * from './ingest.ts';
 export * from './http.ts';
+export { startSyslogServer } from './sources/syslog.ts';
+export { startTailer } from './sources/tail.ts';

@@ -36,7 +36,7 @@ async function runServices(services: readonly ServiceName[], argv: string[]): Pr
   const running = await startServices(cfg, services, logger);
   if (running.credentialsCreated) logger.info({ path: running.credentialsPath }, 'created an analyst and a sensor token; keep this file secret');
   process.stdout.write(
-    JSON.stringify({ ready: true, services, api: running.urls.api, collector: running.urls.collector, data_dir: cfg.dataDir, credentials: running.credentialsPath, bus: running.bus.kind, store: running.store?.kind }) + '\n',
+    JSON.stringify({ ready: true, services, api: running.urls.api, collector: running.urls.collector, ...(running.syslog ? { syslog: running.syslog } : {}), data_dir: cfg.dataDir, credentials: running.credentialsPath, bus: running.bus.kind, store: running.store?.kind }) + '\n',
   );
   let stopping = false;
   const shutdown = (signal: string) => {

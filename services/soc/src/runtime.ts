@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Bus } from '@soc/bus';
 import { TokenVerifier, credentialsFromEnv, ensureCredentials, type SocConfig } from '@soc/config';
 import { createHttpHandler, listen, opsRoutes, type Route } from '@soc/http';
@@ -6,7 +7,7 @@ import { TOPICS } from '@soc/schema';
 import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
 import { apiRoutes } from '@soc/svc-api';
-import { BusIngest, collectorRoutes } from '@soc/svc-collector';
+import { BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
 import { anomalyAnalyzer, signatureAnalyzer, startDetector, type Analyzer } from '@soc/svc-detector';
 import { loadModel } from '@soc/model';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,8 @@ export interface Running {
   urls: Partial<Record<'api' | 'collector', string>>;
   credentialsPath: string;
   credentialsCreated: boolean;
+  /** Bound syslog ports when the syslog source runs (port 0 in config picks free ones). */
+  syslog?: { udpPort?: number; tcpPort?: number };
   bus: Bus;
   store?: AlertStore;
   stop(): Promise<void>;
@@ -99,11 +102,22 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
 
     const health = async () => ({ bus: true, ...(store ? { store: await store.ping() } : {}) });
     const routes: { collector: Route[]; api: Route[] } = { collector: [], api: [] };
+    let syslog: Running['syslog'];
     if (services.includes('collector')) {
       const producer = await bus.producer();
       stack.push({ name: 'collector-producer', stop: () => producer.close() });
       const c = cfg.collector;
       const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }));
+      const log = logger.child({ component: 'collector' });
+      if (c.syslog.enabled) {
+        const s = await startSyslogServer({ ingest, host: c.syslog.host, udpPort: c.syslog.udpPort, tcpPort: c.syslog.tcpPort, maxMessageBytes: c.syslog.maxMessageBytes, logger: log });
+        stack.push({ name: 'syslog', stop: () => s.close() });
+        syslog = { udpPort: s.udpPort, tcpPort: s.tcpPort };
+      }
+      if (c.tail.length) {
+        const t = await startTailer({ ingest, files: c.tail, checkpointPath: join(cfg.dataDir, 'tail-checkpoints.json'), pollIntervalMs: 500, logger: log, maxLineBytes: c.maxLineBytes });
+        stack.push({ name: 'tailer', stop: () => t.close() });
+      }
       routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst });
     }
     if (services.includes('api') && store) routes.api = apiRoutes({ store, bus, metrics });
@@ -123,7 +137,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       if (routes.collector.length) urls.collector = await serve('collector', cfg.collector.host, cfg.collector.port, routes.collector);
       if (routes.api.length) urls.api = await serve('api', cfg.api.host, cfg.api.port, routes.api);
     }
-    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, bus, store, stop: stopAll };
+    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, syslog, bus, store, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
