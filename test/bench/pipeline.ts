@@ -6,17 +6,17 @@ import { TOPICS } from '@soc/schema';
 import { createLogger } from '@soc/telemetry';
 import { startServices } from '@soc/cli/runtime';
 
-/** A realistic sensor mix: mostly flows and protocol records, one in ten a signature alert. */
+/** A sensor mix: half flows, the rest DNS and TLS records, one in a hundred a signature alert. */
 export function sensorMix(n: number): string[] {
   const out: string[] = [];
   const base = Date.UTC(2026, 10, 1, 12);
   for (let i = 0; i < n; i++) {
     const ts = new Date(base + i).toISOString().replace('Z', '+0000');
-    const common = { timestamp: ts, flow_id: 2_000_000_000 + i, in_iface: 'eth0', src_ip: `10.1.${(i >> 8) & 255}.${i & 255}`, src_port: 1024 + (i % 60000), dest_ip: `198.51.100.${i % 200}`, dest_port: 443, proto: 'TCP' };
+    const common = { timestamp: ts, flow_id: 2_000_000_000 + i, in_iface: 'eth0', src_ip: `10.1.0.${i % 250}`, src_port: 1024 + (i % 60000), dest_ip: `198.51.100.${i % 200}`, dest_port: 443, proto: 'TCP' };
     const kind = i % 10;
-    if (kind === 0) {
+    if (i % 100 === 0) {
       out.push(JSON.stringify({ ...common, event_type: 'alert', alert: { action: 'allowed', gid: 1, signature_id: 2010000 + (i % 50), rev: 1, signature: `ET POLICY bench signature ${i % 50}`, category: 'Potential Corporate Privacy Violation', severity: (i % 3) + 1 } }));
-    } else if (kind < 6) {
+    } else if (kind < 5) {
       out.push(JSON.stringify({ ...common, event_type: 'flow', app_proto: 'tls', flow: { pkts_toserver: 12, pkts_toclient: 10, bytes_toserver: 1500 + i % 900, bytes_toclient: 9000, start: ts, end: ts, age: 1, state: 'closed', reason: 'timeout', alerted: false }, tcp: { tcp_flags: '1b', syn: true, fin: true, psh: true, ack: true, state: 'closed' } }));
     } else if (kind < 8) {
       out.push(JSON.stringify({ ...common, event_type: 'dns', dest_port: 53, proto: 'UDP', dns: { type: 'query', id: i & 65535, rrname: `host${i % 1000}.example.org`, rrtype: 'A', tx_id: 0 } }));
