@@ -44,6 +44,7 @@ export const ENV_MAP: Record<string, string> = {
   SOC_COLLECTOR_PORT: 'collector.port',
   SOC_COLLECTOR_MAX_BODY_BYTES: 'collector.maxBodyBytes',
   SOC_SYSLOG_ENABLED: 'collector.syslog.enabled',
+  SOC_SYSLOG_HOST: 'collector.syslog.host',
   SOC_SYSLOG_UDP_PORT: 'collector.syslog.udpPort',
   SOC_SYSLOG_TCP_PORT: 'collector.syslog.tcpPort',
   SOC_MODEL_PATH: 'detector.modelPath',

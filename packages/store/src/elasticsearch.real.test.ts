@@ -41,7 +41,7 @@ function elasticsearchUrl(): Promise<string> {
   nodeUrl ??= (async () => {
     if (URL_FROM_ENV !== undefined) return URL_FROM_ENV;
     const { GenericContainer, Wait } = await import('testcontainers');
-    container = await new GenericContainer('docker.elastic.co/elasticsearch/elasticsearch:8.15.3')
+    container = await new GenericContainer('docker.elastic.co/elasticsearch/elasticsearch:8.19.0')
       .withEnvironment({ 'discovery.type': 'single-node', 'xpack.security.enabled': 'false', ES_JAVA_OPTS: '-Xms512m -Xmx512m' })
       .withExposedPorts(9200)
       .withWaitStrategy(Wait.forHttp('/_cluster/health?wait_for_status=yellow', 9200))

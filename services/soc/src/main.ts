@@ -9,7 +9,7 @@ const USAGE = `usage: soc <command> [options]
 
 Pipeline:
   start [--data-dir DIR] [--port N] [--config FILE]   all services in one process (embedded backends by default)
-  collector | detector | indexer | api [--config FILE] one service (scale-out; backends from config/env)
+  collector | detector | indexer | api | federation   one service (scale-out; backends from config/env; --config FILE)
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(52)}${c.help}`)
   .join('\n')}
@@ -36,7 +36,7 @@ async function runServices(services: readonly ServiceName[], argv: string[]): Pr
   const running = await startServices(cfg, services, logger);
   if (running.credentialsCreated) logger.info({ path: running.credentialsPath }, 'created an analyst and a sensor token; keep this file secret');
   process.stdout.write(
-    JSON.stringify({ ready: true, services, api: running.urls.api, collector: running.urls.collector, ...(running.syslog ? { syslog: running.syslog } : {}), data_dir: cfg.dataDir, credentials: running.credentialsPath, bus: running.bus.kind, store: running.store?.kind }) + '\n',
+    JSON.stringify({ ready: true, services, api: running.urls.api, collector: running.urls.collector, ...(running.urls.ops ? { ops: running.urls.ops } : {}), ...(running.syslog ? { syslog: running.syslog } : {}), data_dir: cfg.dataDir, credentials: running.credentialsPath, bus: running.bus.kind, store: running.store?.kind }) + '\n',
   );
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -13,15 +13,16 @@ import { loadModel } from '@soc/model';
 import { fileURLToPath } from 'node:url';
 import { startIndexer } from '@soc/svc-indexer';
 import { openBus, openStore, topicSpecs } from './backends.ts';
+import { startFederationParts } from './federation.ts';
 
 /** The model trained by `pnpm model:train` and committed with its card (models/README.md). */
 export const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/kdd-autoencoder-v1.onnx', import.meta.url));
 
-export const SERVICES = ['collector', 'detector', 'indexer', 'api'] as const;
+export const SERVICES = ['collector', 'detector', 'indexer', 'api', 'federation'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export interface Running {
-  urls: Partial<Record<'api' | 'collector', string>>;
+  urls: Partial<Record<'api' | 'collector' | 'ops', string>>;
   credentialsPath: string;
   credentialsCreated: boolean;
   /** Bound syslog ports when the syslog source runs (port 0 in config picks free ones). */
@@ -81,6 +82,9 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
     const store = needsStore ? openStore(cfg, logger.child({ component: 'store' })) : undefined;
     if (store) stack.push({ name: 'store', stop: () => store.close() });
     const origin = { soc: cfg.soc.id, country: cfg.soc.country, name: cfg.soc.name };
+    // Before the detector: a first start must not produce alerts the federation consumer skips.
+    const federation = await startFederationParts(cfg, services, bus, store, metrics, logger);
+    stack.push(...federation.stoppables);
 
     if (services.includes('detector')) {
       const analyzers: Analyzer[] = [signatureAnalyzer({ origin, tlp: 'AMBER' })];
@@ -91,7 +95,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
         const d = cfg.detector;
         analyzers.push(anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds }));
       }
-      const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [...analyzers, ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
+      const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [...analyzers, ...federation.analyzers, ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
       stack.push({ name: 'detector', ...d });
     }
     if (services.includes('indexer') && store) {
@@ -120,7 +124,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       }
       routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst });
     }
-    if (services.includes('api') && store) routes.api = apiRoutes({ store, bus, metrics });
+    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics }), ...federation.routes];
 
     const urls: Running['urls'] = {};
     const serve = async (name: string, host: string, port: number, r: Route[]) => {
@@ -137,6 +141,8 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       if (routes.collector.length) urls.collector = await serve('collector', cfg.collector.host, cfg.collector.port, routes.collector);
       if (routes.api.length) urls.api = await serve('api', cfg.api.host, cfg.api.port, routes.api);
     }
+    // Services without HTTP of their own (detector, indexer) still answer /healthz and /metrics.
+    if (!urls.api && !urls.collector) urls.ops = await serve('ops', cfg.api.host, cfg.api.port, []);
     return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, syslog, bus, store, stop: stopAll };
   } catch (err) {
     await stopAll();
