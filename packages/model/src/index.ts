@@ -6,3 +6,4 @@ export * from './batch.ts';
 export * from './eval.ts';
 export * from './random.ts';
 export * from './bench.ts';
+export * from './registry.ts';

@@ -1,3 +1,4 @@
 export * from './signatures.ts';
 export * from './detector.ts';
 export * from './anomaly.ts';
+export * from './site.ts';

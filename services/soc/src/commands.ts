@@ -2,8 +2,11 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '@soc/errors';
 import { evaluateKdd, loadModel } from '@soc/model';
 import { parseCommand } from './parse.ts';
+import { evalConnCommand } from './eval-conn.ts';
+import { modelCommand } from './model-cmd.ts';
 import { SHIPPED_MODEL } from './runtime.ts';
 import { replay, replayOptions } from './replay.ts';
+import { demoCommand, keygenCommand } from './federation.ts';
 
 /** Tool commands beside the services: each parses its own flags and returns an exit code. */
 export interface Command {
@@ -33,6 +36,16 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  'eval-conn': {
+    args: 'FILE... [--bad ADDR,...] [--model PATH | --fit] [--alerts-per-day N | --fpr X]',
+    help: 'replay Zeek conn logs through the site detector (fitting on the file first unless --model); one JSON line of alert metrics',
+    run: evalConnCommand,
+  },
+  model: {
+    args: 'fit FILE... [--alerts-per-day N | --fpr X] [--name NAME] | list | rollback [VERSION] [--data-dir DIR]',
+    help: 'site models: fit on Zeek conn logs and activate, list versions with metrics, roll back',
+    run: modelCommand,
+  },
   replay: {
     args: 'FILE [--rate N | --speed X] [--url URL]',
     help: 'push a sensor file into a running instance (sensor token from --token, SOC_SENSOR_TOKEN or --data-dir)',
@@ -41,5 +54,15 @@ export const COMMANDS: Record<string, Command> = {
       process.stdout.write(JSON.stringify(summary) + '\n');
       return 0;
     },
+  },
+  keygen: {
+    args: '[--dir DIR] [--overwrite]',
+    help: 'write a federation key pair (default DATA_DIR/federation); prints the key id and a trust-list entry',
+    run: keygenCommand,
+  },
+  demo: {
+    args: '[--socs N] [--dir DIR] [--timeout-s S]',
+    help: 'N member SOCs on this machine share an attack over federation; one JSON line per step',
+    run: demoCommand,
   },
 };
