@@ -1,12 +1,32 @@
+import { cpus } from 'node:os';
+import { benchEmbeddedBus } from '@soc/bus';
+import { benchScoring } from '@soc/model';
+import { benchParsers } from '@soc/parsers';
+import { benchEmbeddedStore } from '@soc/store';
+import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
 
 /**
- * `pnpm bench`: every figure comes with a baseline measured in the same run, because the
- * machine is shared and noisy; compare ratios, not absolute numbers.
+ * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
+ * same run, because the machine is shared and noisy: compare ratios, not absolute numbers.
  */
-const only = process.argv.slice(2);
-const want = (name: string) => only.length === 0 || only.includes(name);
+const BENCHES: Record<string, () => Promise<unknown>> = {
+  pipeline: () => benchPipeline(),
+  parsers: async () => benchParsers(),
+  bus: () => benchEmbeddedBus({ valueBytes: 1500, batchSize: 1000 }),
+  store: () => benchEmbeddedStore(),
+  detector: () => benchScoring(SHIPPED_MODEL),
+};
 
-const results: Record<string, unknown> = { node: process.version, cpus: (await import('node:os')).cpus().length };
-if (want('pipeline')) results.pipeline = await benchPipeline();
+const only = process.argv.slice(2);
+const unknown = only.filter((n) => !(n in BENCHES));
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}\n`);
+  process.exit(2);
+}
+const results: Record<string, unknown> = { node: process.version, cpus: cpus().length, started: new Date().toISOString() };
+for (const [name, run] of Object.entries(BENCHES)) {
+  if (only.length && !only.includes(name)) continue;
+  results[name] = await run();
+}
 process.stdout.write(JSON.stringify(results, null, 2) + '\n');

@@ -6,93 +6,20 @@
  * ELASTICSEARCH_API_KEY) when set; whichever is missing is started with testcontainers when a
  * Docker engine answers; otherwise the suite is skipped with one line.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerAnswers, startElasticsearch, startKafka, type Started } from '@soc/testkit';
 import { api, eveAlert, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 
-const KAFKA_IMAGE = 'apache/kafka:3.9.1';
-// The store's client is @elastic/elasticsearch 9.x, which only talks to 9.x servers.
-const ES_IMAGE = 'docker.elastic.co/elasticsearch/elasticsearch:8.19.0';
-
-/** Whether a Docker engine answers its API within a second (testcontainers would otherwise hang). */
-function dockerAnswers(): Promise<boolean> {
-  const host = process.env.DOCKER_HOST;
-  const socketPath = host?.startsWith('unix://') ? host.slice('unix://'.length) : host ? undefined : '/var/run/docker.sock';
-  // A tcp:// DOCKER_HOST is trusted as given; testcontainers reports its own errors for it.
-  if (host && socketPath === undefined) return Promise.resolve(true);
-  if (!socketPath || !existsSync(socketPath)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: '/_ping', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-    req.end();
-  });
-}
 
 const KAFKA_FROM_ENV = process.env.KAFKA_BROKERS || undefined;
 const ES_FROM_ENV = process.env.ELASTICSEARCH_URL || undefined;
 const NEED_DOCKER = !KAFKA_FROM_ENV || !ES_FROM_ENV;
 const ENABLED = !NEED_DOCKER || (await dockerAnswers());
 if (!ENABLED) console.warn('real backends: skipped — no KAFKA_BROKERS/ELASTICSEARCH_URL and no Docker engine');
-
-interface Started {
-  url: string;
-  stop(): Promise<unknown>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** A KRaft broker advertised on the fixed host port it is published on (clients must reach it there). */
-async function startKafka(): Promise<Started> {
-  const { GenericContainer, Wait } = await import('testcontainers');
-  const port = await freePort();
-  const c = await new GenericContainer(KAFKA_IMAGE)
-    .withExposedPorts({ container: 9092, host: port })
-    .withEnvironment({
-      KAFKA_NODE_ID: '1',
-      KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${port}`,
-      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
-      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
-      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
-      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-    })
-    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
-    .withStartupTimeout(180_000)
-    .start();
-  return { url: `127.0.0.1:${port}`, stop: () => c.stop() };
-}
-
-async function startElasticsearch(): Promise<Started> {
-  const { GenericContainer, Wait } = await import('testcontainers');
-  const c = await new GenericContainer(ES_IMAGE)
-    .withEnvironment({ 'discovery.type': 'single-node', 'xpack.security.enabled': 'false', ES_JAVA_OPTS: '-Xms512m -Xmx512m' })
-    .withExposedPorts(9200)
-    .withWaitStrategy(Wait.forHttp('/_cluster/health?wait_for_status=yellow', 9200))
-    .withStartupTimeout(240_000)
-    .start();
-  return { url: `http://${c.getHost()}:${c.getMappedPort(9200)}`, stop: () => c.stop() };
-}
 
 /** Authorization for a cluster given by the environment, as the services read it. */
 function esAuthHeader(): Record<string, string> {
@@ -139,7 +66,7 @@ describe.skipIf(!ENABLED)('soc start on Kafka + Elasticsearch: ingest -> bus -> 
       dataDir: dir,
       timeoutMs: 120_000,
       env: {
-        KAFKA_BROKERS: KAFKA_FROM_ENV ?? kafka!.url,
+        KAFKA_BROKERS: KAFKA_FROM_ENV ?? kafka!.brokers.join(','),
         KAFKA_CLIENT_ID: 'soc-e2e',
         ELASTICSEARCH_URL: esUrl,
         ELASTICSEARCH_INDEX: alias,

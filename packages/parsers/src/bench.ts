@@ -11,6 +11,18 @@ export interface ParserBenchResult {
   lines: number;
   seconds: number;
   linesPerSecond: number;
+  /** Splitting the same lines into fields and serialising them (JSON.parse or split + JSON.stringify): the floor any parser pays. */
+  baselineLinesPerSecond: number;
+  ratioToBaseline: number;
+}
+
+/** Lines per second of the cheapest possible "parse": read the fields, write them out. */
+function baseline(lines: string[]): number {
+  const start = process.hrtime.bigint();
+  let n = 0;
+  for (const l of lines) n += JSON.stringify(l.startsWith('{') ? JSON.parse(l) : l.split(l.includes('\t') ? '\t' : ' ')).length;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return n > 0 ? lines.length / seconds : 0;
 }
 
 const TSV_HEADER = [
@@ -48,6 +60,8 @@ export function benchParsers(linesPerFormat = 20_000): ParserBenchResult[] {
     const { stats } = normaliseBatch(lines, { format: g.format, source: 'bench', receivedAt, ...g.ctx });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (stats.parsed !== lines.length) throw new Error(`bench ${name}: ${stats.rejected} generated lines rejected: ${JSON.stringify(stats.reasons)}`);
-    return { format: name, lines: lines.length, seconds, linesPerSecond: Math.round(lines.length / seconds) };
+    const linesPerSecond = lines.length / seconds;
+    const floor = baseline(lines);
+    return { format: name, lines: lines.length, seconds, linesPerSecond: Math.round(linesPerSecond), baselineLinesPerSecond: Math.round(floor), ratioToBaseline: Number((linesPerSecond / floor).toFixed(3)) };
   });
 }

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { rng } from '@soc/prng';
 import { EcsEvent } from '@soc/schema';
 import { normaliseBatch, parseLine } from './parse.ts';
 import { fixtureLines } from './testing.ts';
 import { parseZeekTsvHeader } from './zeek/tsv.ts';
 import type { Format } from './types.ts';
 
-/** mulberry32: a seeded PRNG so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = 20180324;
 const N = 12_000;
@@ -45,7 +35,7 @@ function generate(rand: () => number): string[] {
 const FORMATS: Format[] = ['auto', 'zeek', 'suricata', 'syslog', 'ecs'];
 
 describe('fuzz: no input makes a parser throw; every line is accounted for', () => {
-  const lines = generate(prng(SEED));
+  const lines = generate(rng(SEED));
 
   for (const format of FORMATS) {
     it(`${format}: ${N} random and mutated lines`, () => {

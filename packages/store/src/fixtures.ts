@@ -1,21 +1,10 @@
+import { rng } from '@soc/prng';
 import { SEVERITIES, TRIAGE_STATUSES, alertId, type Alert } from '@soc/schema';
 
 /**
  * Deterministic alert fixtures for the conformance suite and the benchmark: the same seed always
  * yields the same alerts, so a failing case can be replayed.
  */
-
-/** mulberry32: tiny, seedable, good enough to spread test data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['port', 'scan', 'scanning', 'brute', 'force', 'ssh', 'login', 'beacon', 'exfiltration', 'dns', 'tunnel', 'anomaly', 'Café', 'NAÏVE', 'lateral', 'movement'];
 const DETECTORS = ['rules', 'anomaly', 'sigma', 'suricata'];
@@ -30,7 +19,7 @@ const SCORES = [0.1, 0.25, 0.5, 0.75, 0.9, 0.99];
 export const FIXTURE_START_MS = Date.parse('2024-03-01T00:00:00Z');
 
 export function buildAlerts(n: number, seed = 42): Alert[] {
-  const rnd = seededRandom(seed);
+  const rnd = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const sentence = (k: number) => Array.from({ length: k }, () => pick(WORDS)).join(' ');
   return Array.from({ length: n }, (_, i) => {
