@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitBody, zeekTsvSegments } from './http.ts';
+import { collectorRoutes, splitBody, zeekTsvSegments } from './http.ts';
 
 describe('splitBody', () => {
   it('splits NDJSON with CRLF and blank lines, keeping line numbers', () => {
@@ -35,5 +35,39 @@ describe('zeekTsvSegments', () => {
   it('leaves JSON bodies whole', () => {
     const lines = splitBody('{"a":1}\n{"b":2}', 100);
     expect(zeekTsvSegments(lines)).toEqual([{ lines }]);
+  });
+});
+
+describe('POST /v1/events', () => {
+  it('answers 503 with Retry-After when the bus cannot accept, and 202 with counts when it can', async () => {
+    const { BackendUnavailableError } = await import('@soc/errors');
+    const { TokenVerifier } = await import('@soc/config');
+    const { createHttpHandler, listen } = await import('@soc/http');
+    const { Metrics, createLogger } = await import('@soc/telemetry');
+    let busUp = false;
+    const ingest = {
+      submit: async (lines: { raw: string }[]) => {
+        if (!busUp) throw new BackendUnavailableError('bus full');
+        return { accepted: lines.length, rejected: 0, errors: [] };
+      },
+    };
+    const token = 'soc_s_' + 'z'.repeat(40);
+    const producer = { send: async () => [], close: async () => {} };
+    const routes = collectorRoutes({ ingest, producer, maxBodyBytes: 1 << 20, maxLineBytes: 1 << 16, maxLinesPerRequest: 100, eventsPerSecond: 1000, burst: 1000 });
+    const server = await listen(createHttpHandler({ service: 'collector', routes, verifier: new TokenVerifier([{ name: 's', role: 'sensor', token }]), logger: createLogger('t', { level: 'silent' }), metrics: new Metrics({ defaults: false }) }), '127.0.0.1', 0);
+    try {
+      const post = () => fetch(`${server.url}/v1/events`, { method: 'POST', body: '{"a":1}\n{"b":2}', headers: { authorization: `Bearer ${token}` } });
+      const down = await post();
+      expect(down.status).toBe(503);
+      expect(down.headers.get('retry-after')).toBe('1');
+      busUp = true;
+      const up = await post();
+      expect(up.status).toBe(202);
+      expect(await up.json()).toEqual({ accepted: 2, rejected: 0, errors: [] });
+      const tooMany = await fetch(`${server.url}/v1/events`, { method: 'POST', body: Array(101).fill('{}').join('\n'), headers: { authorization: `Bearer ${token}` } });
+      expect(tooMany.status).toBe(413);
+    } finally {
+      await server.close();
+    }
   });
 });
