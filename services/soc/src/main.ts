@@ -11,7 +11,11 @@ Pipeline:
   start [--data-dir DIR] [--port N] [--config FILE]   all services in one process (embedded backends by default)
   collector | detector | indexer | api | federation   one service (scale-out; backends from config/env; --config FILE)
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${`${name} ${c.args}`.padEnd(52)}${c.help}`)
+  .map(([name, c]) => {
+    const usage = `${name} ${c.args}`;
+    // Long synopses get their own line so the help column stays aligned.
+    return usage.length < 52 ? `  ${usage.padEnd(52)}${c.help}` : `  ${usage}\n  ${''.padEnd(52)}${c.help}`;
+  })
   .join('\n')}
 
 Configuration: --config FILE or SOC_CONFIG, environment variables (KAFKA_BROKERS, ELASTICSEARCH_URL, SOC_* — see packages/config), flags.`;
