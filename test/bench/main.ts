@@ -5,6 +5,7 @@ import { benchParsers } from '@soc/parsers';
 import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
+import { sqliteInsertBaseline } from './sqlite-baseline.ts';
 
 /**
  * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
@@ -13,8 +14,17 @@ import { benchPipeline } from './pipeline.ts';
 const BENCHES: Record<string, () => Promise<unknown>> = {
   pipeline: () => benchPipeline(),
   parsers: async () => benchParsers(),
-  bus: () => benchEmbeddedBus({ valueBytes: 1500, batchSize: 1000 }),
-  store: () => benchEmbeddedStore(),
+  bus: async () => {
+    const r = await benchEmbeddedBus({ valueBytes: 1500, batchSize: 1000 });
+    const floor = sqliteInsertBaseline({ rows: r.records, valueBytes: r.valueBytes, batchSize: r.batchSize });
+    return { ...r, sqliteInsertPerSec: Math.round(floor), appendRatioToSqlite: Number((r.appendPerSec / floor).toFixed(3)) };
+  },
+  store: async () => {
+    const r = await benchEmbeddedStore();
+    // An alert document is about a kilobyte of JSON.
+    const floor = sqliteInsertBaseline({ rows: r.alerts, valueBytes: 1000, batchSize: r.batchSize });
+    return { ...r, sqliteInsertPerSec: Math.round(floor), upsertRatioToSqlite: Number((r.upsertPerSec / floor).toFixed(3)) };
+  },
   detector: () => benchScoring(SHIPPED_MODEL),
 };
 

@@ -32,12 +32,17 @@ export interface ApiOptions {
   store: AlertStore;
   bus: Bus;
   metrics: Metrics;
+  /** Model versions with their metrics and which is active (the registry in DATA_DIR/models). */
+  models?: () => Promise<unknown[]>;
 }
 
 /** The analysts' API: search, read, triage and aggregate alerts; inspect dead letters. */
 export function apiRoutes(o: ApiOptions): Route[] {
   const timed = <T>(op: string, fn: () => Promise<T>) => o.metrics.time(o.metrics.storeLatency, op, fn);
   return [
+    ...(o.models
+      ? [{ method: 'GET', path: '/v1/models', roles: ['analyst'], handler: async ({ res }) => sendJson(res, 200, { models: await o.models!() }) } satisfies Route]
+      : []),
     {
       method: 'GET',
       path: '/v1/alerts',

@@ -2,3 +2,4 @@ export * from './signatures.ts';
 export * from './detector.ts';
 export * from './anomaly.ts';
 export * from './site.ts';
+export * from './site-switch.ts';

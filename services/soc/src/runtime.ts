@@ -8,12 +8,13 @@ import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
 import { apiRoutes } from '@soc/svc-api';
 import { BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
-import { anomalyAnalyzer, signatureAnalyzer, startDetector, type Analyzer } from '@soc/svc-detector';
-import { loadModel } from '@soc/model';
+import { anomalyAnalyzer, signatureAnalyzer, startDetector, switchingAnalyzer, type Analyzer } from '@soc/svc-detector';
+import { listModelVersions, loadModel, modelsDir } from '@soc/model';
 import { fileURLToPath } from 'node:url';
 import { startIndexer } from '@soc/svc-indexer';
 import { openBus, openStore, topicSpecs } from './backends.ts';
 import { startFederationParts } from './federation.ts';
+import { OUTBOUND_GROUP } from '@soc/svc-federation';
 
 /** The model trained by `pnpm model:train` and committed with its card (models/README.md). */
 export const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/kdd-autoencoder-v1.onnx', import.meta.url));
@@ -42,9 +43,9 @@ const CONSUMER_GROUPS: [string, string][] = [
   ['soc-indexer', TOPICS.alerts],
 ];
 
-function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, intervalMs = 5000): Stoppable {
+function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, groups: [string, string][], intervalMs = 5000): Stoppable {
   const tick = async () => {
-    for (const [group, topic] of CONSUMER_GROUPS) {
+    for (const [group, topic] of groups) {
       const parts = await bus.lag(group, topic);
       metrics.consumerLag.set({ group, topic }, parts.reduce((s, p) => s + p.lag, 0));
     }
@@ -93,7 +94,9 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
         const model = await loadModel(cfg.detector.modelPath ?? SHIPPED_MODEL);
         logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
         const d = cfg.detector;
-        analyzers.push(anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds }));
+        const shipped = anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds });
+        // A site model activated with `soc model fit` replaces the shipped one, hot, between batches.
+        analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), fallback: shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }) }));
       }
       const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [...analyzers, ...federation.analyzers, ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
       stack.push({ name: 'detector', ...d });
@@ -102,7 +105,8 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       const i = await startIndexer({ bus, store, logger: logger.child({ component: 'indexer' }), metrics, batchSize: cfg.indexer.batchSize });
       stack.push({ name: 'indexer', ...i });
     }
-    stack.push(startLagMonitor(bus, metrics, logger));
+    // The federation's inbound group reads the shared bus; its outbound group reads ours.
+    stack.push(startLagMonitor(bus, metrics, logger, cfg.federation.enabled ? [...CONSUMER_GROUPS, [OUTBOUND_GROUP, TOPICS.alerts]] : CONSUMER_GROUPS));
 
     const health = async () => ({ bus: true, ...(store ? { store: await store.ping() } : {}) });
     const routes: { collector: Route[]; api: Route[] } = { collector: [], api: [] };
@@ -124,7 +128,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       }
       routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst });
     }
-    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics }), ...federation.routes];
+    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir)) }), ...federation.routes];
 
     const urls: Running['urls'] = {};
     const serve = async (name: string, host: string, port: number, r: Route[]) => {

@@ -1,0 +1,40 @@
+/** Robust statistics over small samples (rings of ≤ 64 values), the building blocks of regularity. */
+
+/** Quantile of an ascending-sorted array by linear interpolation (type 7). */
+export function sortedQuantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const pos = (n - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export interface Dispersion {
+  median: number;
+  /** Median absolute deviation from the median. */
+  mad: number;
+  /** Bowley (quartile) skewness in [-1, 1]; 0 for a symmetric or degenerate sample. */
+  bowley: number;
+}
+
+/** Median, MAD and Bowley skew of `values` (copied and sorted: O(k log k) for a ring of k). */
+export function dispersion(values: ArrayLike<number>): Dispersion {
+  const s = Float64Array.from(values).sort();
+  const median = sortedQuantile(s, 0.5);
+  const q1 = sortedQuantile(s, 0.25);
+  const q3 = sortedQuantile(s, 0.75);
+  const bowley = q3 - q1 > 0 ? (q3 + q1 - 2 * median) / (q3 - q1) : 0;
+  const dev = s.map((v) => Math.abs(v - median)).sort();
+  return { median, mad: sortedQuantile(dev, 0.5), bowley };
+}
+
+/**
+ * Regularity of a sample in [0, 1], as in RITA's beacon analysis: the mean of a symmetry score
+ * (1 − |Bowley skew|) and a dispersion score (1 − MAD/median, floored at 0). A jitter of ±J%
+ * uniform around the period gives a dispersion score of about 1 − J/200.
+ */
+export function regularity(d: Dispersion): number {
+  const madm = d.median > 0 ? Math.max(0, 1 - d.mad / d.median) : d.mad === 0 ? 1 : 0;
+  return (1 - Math.abs(d.bowley) + madm) / 2;
+}

@@ -1,0 +1,81 @@
+import { watch, mkdirSync, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { readActive } from '@soc/model';
+import { FlowObserver } from '@soc/signals';
+import type { Logger, Metrics } from '@soc/telemetry';
+import type { Analyzer } from './detector.ts';
+import type { AlertContext } from './signatures.ts';
+import { loadSiteModel, siteAnalyzer, type SiteModel } from './site.ts';
+
+export interface SwitchOptions extends AlertContext {
+  /** The registry directory (DATA_DIR/models) whose active.json names the site model. */
+  dir: string;
+  /** What runs while no site model is active: the shipped KDD anomaly analyzer. */
+  fallback: Analyzer;
+  logger: Logger;
+  metrics?: Metrics;
+  pollMs?: number;
+}
+
+/**
+ * The detector's model slot. It watches active.json (fs.watch, plus polling because fs.watch is
+ * unreliable on some filesystems), loads a newly activated site model in the background, and
+ * swaps it in only at the start of a batch: a batch is scored by exactly one model, so no event
+ * is lost or scored twice across a switch. Signal state (beacons, rarity) survives the switch.
+ */
+export async function switchingAnalyzer(o: SwitchOptions): Promise<Analyzer> {
+  mkdirSync(o.dir, { recursive: true });
+  let current: SiteModel | null = null;
+  let pending: SiteModel | null = null;
+  let wanted: string | null = null;
+  let checking: Promise<void> = Promise.resolve();
+  const observer = new FlowObserver();
+  const site = siteAnalyzer({ current: () => current!, observer, origin: o.origin, tlp: o.tlp, ...(o.metrics ? { metrics: o.metrics } : {}) });
+
+  const check = async (): Promise<void> => {
+    try {
+      const version = (await readActive(o.dir))?.version ?? null;
+      if (version === wanted) return;
+      wanted = version;
+      if (version === null) return;
+      const next = await loadSiteModel(join(o.dir, `${version}.onnx`));
+      if (pending) await pending.model.close();
+      pending = next;
+    } catch (err) {
+      o.logger.error({ err, dir: o.dir }, 'site model not loaded; keeping the current model');
+    }
+  };
+  const schedule = () => (checking = checking.then(check));
+  schedule();
+  await checking;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(o.dir, () => schedule());
+  } catch (err) {
+    o.logger.warn({ err }, 'cannot watch the model directory; polling only');
+  }
+  const timer = setInterval(schedule, o.pollMs ?? 2000);
+  timer.unref();
+
+  return {
+    name: 'site-switch',
+    async analyze(events) {
+      if (pending) {
+        const old = current;
+        current = pending;
+        pending = null;
+        o.logger.info({ from: old?.version ?? 'shipped', to: current.version, threshold: current.calibration.threshold }, 'detector switched model');
+        await old?.model.close();
+      }
+      return current ? site.analyze(events) : o.fallback.analyze(events);
+    },
+    async close() {
+      clearInterval(timer);
+      watcher?.close();
+      await checking;
+      await current?.model.close();
+      await pending?.model.close();
+      await o.fallback.close?.();
+    },
+  };
+}
