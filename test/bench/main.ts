@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { benchEmbeddedBus } from '@soc/bus';
 import { benchScoring } from '@soc/model';
 import { benchParsers } from '@soc/parsers';
+import { benchSignals } from '@soc/signals';
 import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
@@ -26,6 +27,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
     return { ...r, sqliteInsertPerSec: Math.round(floor), upsertRatioToSqlite: Number((r.upsertPerSec / floor).toFixed(3)) };
   },
   detector: () => benchScoring(SHIPPED_MODEL),
+  // Heap figures need `node --expose-gc` (the bench script passes it).
+  signals: async () => benchSignals(),
 };
 
 const only = process.argv.slice(2);
