@@ -41,6 +41,11 @@ export function openStore(cfg: SocConfig, logger: Logger): AlertStore {
 export function topicSpecs(cfg: SocConfig): TopicSpec[] {
   const t = cfg.topics;
   const spec = (name: string, partitions = t.partitions): TopicSpec => ({ name, partitions, replicationFactor: t.replicationFactor, retentionMs: t.retentionMs, retentionBytes: t.retentionBytes });
+  // The detector's windows and site signals span destinations (a scan fans out, a service is
+  // shared), so they are exact only over one ordered stream. In one process that costs nothing:
+  // the embedded log keeps events on one partition. On Kafka, events are keyed by destination for
+  // scale-out and cross-destination features are computed per partition (see deploy/README.md).
+  const eventPartitions = cfg.bus.kind === 'embedded' ? 1 : t.partitions;
   // Dead letters and federation are low-volume; one partition keeps them in arrival order.
-  return [spec(TOPICS.events), spec(TOPICS.alerts), spec(TOPICS.deadLetter, 1), spec(TOPICS.federationOut, 1)];
+  return [spec(TOPICS.events, eventPartitions), spec(TOPICS.alerts), spec(TOPICS.deadLetter, 1), spec(TOPICS.federationOut, 1)];
 }
