@@ -109,9 +109,13 @@ function maxBy(keys: Int32Array, values: ArrayLike<number>, n: number): Float64A
 }
 
 /** The (k+1)-th largest value (0 when there are k or fewer): "strictly above" admits at most k. */
-function kthCut(values: Float64Array, k: number): number {
+export function kthCut(values: Float64Array, k: number): number {
   const desc = Float64Array.from(values).sort().reverse();
-  return Math.max(0, desc[k] ?? 0);
+  const cut = desc[k] ?? 0;
+  // When the top k+1 values tie (tail p-values saturate at 1/(n+1)), "strictly above the
+  // k-th" would alert nothing at all; the most extreme group is alerted instead, over budget.
+  if (k === 0 || (desc[0] ?? 0) > cut) return Math.max(0, cut);
+  return Math.max(0, desc.find((v) => v < cut) ?? 0);
 }
 
 /**

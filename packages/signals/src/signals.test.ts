@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '@soc/features';
-import { calibrate, combine, fitTail, tailP, SCORERS, type ScorerName } from './calibrate.ts';
+import { calibrate, combine, fitTail, kthCut, tailP, SCORERS, type ScorerName } from './calibrate.ts';
 import { LruMap } from './lru.ts';
 import { internalClassifier } from './net.ts';
 import { SignalTracker } from './tracker.ts';
@@ -83,5 +83,20 @@ describe('calibration', () => {
     expect(calibration.baseline.destinations).toBe(400);
     expect(calibration.baseline.alertedDestinations).toBeLessThanOrEqual(20);
     expect(calibration.baseline.alertedDestinations).toBeGreaterThan(0);
+  });
+});
+
+describe('kthCut', () => {
+  it('alerts strictly above the k-th largest value', () => {
+    const v = Float64Array.from([1, 9, 3, 7, 5]);
+    expect(kthCut(v, 2)).toBe(5);
+    expect([...v].filter((x) => x > kthCut(v, 2))).toEqual([9, 7]);
+    expect(kthCut(v, 0)).toBe(9);
+  });
+
+  it('does not fall silent when the top values tie', () => {
+    const v = Float64Array.from([8, 8, 8, 8, 2, 1]);
+    const cut = kthCut(v, 2);
+    expect([...v].filter((x) => x > cut)).toEqual([8, 8, 8, 8]);
   });
 });
