@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { activateModel, listModelVersions, modelsDir, readActive, rollbackModel } from '@soc/model';
 import { fitSite } from '../../models/site.ts';
-import { api, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
+import { ROOT, api, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 import { enterpriseCapture, type EnterpriseOptions } from '../helpers/enterprise.ts';
 import { evaluateEvents, fitAndLoad, flowsOf, readConnEvents } from '../../services/soc/src/eval-conn.ts';
 
@@ -57,6 +58,7 @@ describe('site baseline on a realistic enterprise capture with an active infecti
 
 describe('soc start with a site model activated while running', () => {
   let soc: SocProcess | undefined;
+  let flowsSent = 0;
   const data = mkdtempSync(join(tmpdir(), 'soc-site-start-'));
   afterAll(async () => {
     await soc?.stop();
@@ -88,5 +90,30 @@ describe('soc start with a site model activated while running', () => {
     }, 'an alert for the C2 destination', 60_000);
     expect(alert.rule.id).toBe('site-e2e');
     expect(alert.explanation.summary).toMatch(/p=/);
+    flowsSent = c.lines.length;
+  }, 180_000);
+
+  /** Runs the CLI without blocking this process's event loop (its keep-alive sockets must stay serviced). */
+  const runSoc = (args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/soc/src/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, SOC_LOG_LEVEL: 'warn' } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      p.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+
+  it('fits a new version on a time range of the flow topic, with the service running', async () => {
+    const r = await runSoc(['model', 'fit', '--from', '2000-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z', '--data-dir', data, '--name', 'site-topic']);
+    expect(r.status, r.stderr).toBe(0);
+    const fitted = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { fitted: string; baseline: { flows: number } };
+    expect(fitted.fitted).toBe('site-topic');
+    expect(fitted.baseline.flows).toBe(flowsSent);
+    const models = (await api(soc!.url, soc!.analystToken, '/v1/models')).body.models as { version: string; active: boolean }[];
+    expect(models.find((m) => m.active)?.version).toBe('site-topic');
+    const empty = await runSoc(['model', 'fit', '--from', '1990-01-01T00:00:00Z', '--to', '1990-01-02T00:00:00Z', '--data-dir', data]);
+    expect(empty.status).toBe(78);
+    expect(empty.stderr).toMatch(/no flow events to fit on/);
   }, 180_000);
 });

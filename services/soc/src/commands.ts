@@ -42,8 +42,8 @@ export const COMMANDS: Record<string, Command> = {
     run: evalConnCommand,
   },
   model: {
-    args: 'fit FILE... [--alerts-per-day N | --fpr X] [--name NAME] | list | rollback [VERSION] [--data-dir DIR]',
-    help: 'site models: fit on Zeek conn logs and activate, list versions with metrics, roll back',
+    args: 'fit (FILE... | --from ISO --to ISO) [--alerts-per-day N | --fpr X] [--name NAME] | list | rollback [VERSION] [--data-dir DIR]',
+    help: 'site models: fit on Zeek conn logs or the flow topic and activate, list versions with metrics, roll back',
     run: modelCommand,
   },
   replay: {
