@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FEATURE_COUNT, FEATURE_NAMES, featureSignature, type Flow } from '@soc/features';
@@ -8,7 +9,11 @@ import { FEATURE_ERRORS_OUTPUT, INPUT_NAME, OPSET, SCORE_OUTPUT, buildGraph } fr
 import { sha256 } from './pipeline.ts';
 
 /** A site model's metadata: the anomaly model's, plus the site calibration of every scorer. */
-export const SiteModelMetadata = ModelMetadata.extend({ site: Calibration });
+export const SiteModelMetadata = ModelMetadata.extend({
+  site: Calibration,
+  /** Share of baseline flows at or above the autoencoder's own threshold (the baseline has no labels). */
+  autoencoderBaselineFpr: z.number().min(0).max(1),
+});
 export type SiteModelMetadata = ReturnType<typeof SiteModelMetadata.parse>;
 
 export interface SiteFitOptions {
@@ -120,8 +125,6 @@ export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): 
       validationAttack: 0,
       epochs: o.epochs ?? 12,
     },
-    // The baseline is unlabelled: recall, precision and AUROC are undefined and reported as 0 / 0.5.
-    validation: { records: flows.length, auroc: 0.5, accuracy: 1, precision: 0, recall: 0, f1: 0, fpr: 0, threshold: ae.threshold },
     onnxSha256: sha256(onnx),
   });
   await writeFile(join(dir, `${o.version}.json`), JSON.stringify(base));
@@ -150,7 +153,7 @@ export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): 
     { budget: o.budget },
   );
   const aeFpr = anomaly.filter((s) => s >= ae.threshold).length / flows.length;
-  const metadata = SiteModelMetadata.parse({ ...base, validation: { ...base.validation, fpr: aeFpr, accuracy: 1 - aeFpr }, site: calibration });
+  const metadata = SiteModelMetadata.parse({ ...base, site: calibration, autoencoderBaselineFpr: aeFpr });
   await writeFile(join(dir, `${o.version}.json`), `${JSON.stringify(metadata, null, 2)}\n`);
   return { onnxPath, metadata };
 }

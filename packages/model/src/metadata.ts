@@ -37,7 +37,8 @@ export const ModelMetadata = z.object({
     validationAttack: z.number().int().nonnegative(),
     epochs: z.number().int().positive(),
   }),
-  validation: EvalMetrics,
+  /** Labelled validation metrics; absent for site models, whose baseline carries no labels. */
+  validation: EvalMetrics.optional(),
   onnxSha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type ModelMetadata = z.infer<typeof ModelMetadata>;

@@ -63,7 +63,7 @@ export async function listModelVersions(dir: string): Promise<ModelVersion[]> {
       path: join(dir, f),
       active: version === active,
       ...(typeof meta.createdAt === 'string' ? { createdAt: meta.createdAt } : {}),
-      metrics: { validation: meta.validation, ...(site ? { baseline: site.baseline, threshold: site.threshold, budget: site.budget } : {}) },
+      metrics: { ...(meta.validation ? { validation: meta.validation } : {}), ...(site ? { baseline: site.baseline, threshold: site.threshold, budget: site.budget } : {}) },
     });
   }
   return out;
