@@ -51,6 +51,7 @@ export const ENV_MAP: Record<string, string> = {
   SOC_DETECTOR_ANOMALY: 'detector.anomaly',
   SOC_DETECTOR_BATCH_SIZE: 'detector.batchSize',
   SOC_DETECTOR_LINGER_MS: 'detector.lingerMs',
+  SOC_INTERNAL_CIDRS: 'detector.internalCidrs',
   SOC_FEDERATION_ENABLED: 'federation.enabled',
   SOC_FEDERATION_SHARED_BUS: 'federation.sharedBusPath',
   SOC_FEDERATION_PRIVATE_KEY_FILE: 'federation.privateKeyFile',
@@ -130,7 +131,8 @@ export function loadConfig(opts: LoadOptions = {}): SocConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join('.') || '(root)';
-    const via = sources.get(field) ? ` (from ${sources.get(field)})` : file ? ` (check ${file})` : '';
+    const envName = [...sources].find(([path]) => field === path || field.startsWith(`${path}.`))?.[1];
+    const via = envName ? ` (from ${envName})` : file ? ` (check ${file})` : '';
     throw new ConfigError(`invalid configuration: ${field}${via}: ${issue.message}`, field);
   }
   const cfg = parsed.data;

@@ -1,7 +1,7 @@
 import { watch, mkdirSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { readActive } from '@soc/model';
-import { FlowObserver } from '@soc/signals';
+import { FlowObserver, type TrackerOptions } from '@soc/signals';
 import type { Logger, Metrics } from '@soc/telemetry';
 import type { Analyzer } from './detector.ts';
 import type { AlertContext } from './signatures.ts';
@@ -15,6 +15,8 @@ export interface SwitchOptions extends AlertContext {
   logger: Logger;
   metrics?: Metrics;
   pollMs?: number;
+  /** Signal tracker settings (internal CIDRs, caps); must match those the models were fitted with. */
+  tracker?: TrackerOptions;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function switchingAnalyzer(o: SwitchOptions): Promise<Analyzer> {
   let pending: SiteModel | null = null;
   let wanted: string | null = null;
   let checking: Promise<void> = Promise.resolve();
-  const observer = new FlowObserver();
+  const observer = new FlowObserver({ tracker: o.tracker });
   const site = siteAnalyzer({ current: () => current!, observer, origin: o.origin, tlp: o.tlp, ...(o.metrics ? { metrics: o.metrics } : {}) });
 
   const check = async (): Promise<void> => {

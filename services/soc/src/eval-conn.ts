@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@soc/errors';
+import { loadConfig } from '@soc/config';
 import { flowFromEvent, type Flow } from '@soc/features';
 import { ZeekTsvReader, parseLine, readLines } from '@soc/parsers';
 import type { Alert, EcsEvent } from '@soc/schema';
-import { FlowObserver, type Budget } from '@soc/signals';
+import { FlowObserver, type Budget, type TrackerOptions } from '@soc/signals';
 import { loadSiteModel, siteAnalyzer, type SiteModel } from '@soc/svc-detector';
 import { fitSite } from '@soc/models/site';
 
@@ -45,8 +46,8 @@ export interface EvalResult {
  * Replays conn events through the site detector exactly as `soc start` runs it (same analyzer,
  * consumer-sized batches, time order) and counts alerts per destination.ip.
  */
-export async function evaluateEvents(events: EcsEvent[], site: SiteModel, bad: readonly string[] = [], batch = 2000): Promise<EvalResult> {
-  const analyzer = siteAnalyzer({ current: () => site, observer: new FlowObserver(), origin: { soc: 'eval' }, tlp: 'AMBER' });
+export async function evaluateEvents(events: EcsEvent[], site: SiteModel, bad: readonly string[] = [], batch = 2000, tracker: TrackerOptions = {}): Promise<EvalResult> {
+  const analyzer = siteAnalyzer({ current: () => site, observer: new FlowObserver({ tracker }), origin: { soc: 'eval' }, tlp: 'AMBER' });
   const alerts = new Map<string, Alert>();
   for (let i = 0; i < events.length; i += batch) for (const a of await analyzer.analyze(events.slice(i, i + batch))) alerts.set(a.id, a);
   const byDest: Record<string, number> = {};
@@ -73,8 +74,8 @@ export async function evaluateEvents(events: EcsEvent[], site: SiteModel, bad: r
 }
 
 /** Fits a site model on the events into `dir` and loads it. */
-export async function fitAndLoad(events: EcsEvent[], dir: string, version: string, sources: string[], budget?: Budget): Promise<SiteModel> {
-  const { onnxPath } = await fitSite(flowsOf(events), dir, { version, sources, ...(budget ? { budget } : {}) });
+export async function fitAndLoad(events: EcsEvent[], dir: string, version: string, sources: string[], budget?: Budget, tracker: TrackerOptions = {}): Promise<SiteModel> {
+  const { onnxPath } = await fitSite(flowsOf(events), dir, { version, sources, tracker, ...(budget ? { budget } : {}) });
   return loadSiteModel(onnxPath);
 }
 
@@ -103,17 +104,19 @@ export async function evalConnCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { bad: { type: 'string' }, model: { type: 'string' }, fit: { type: 'boolean' }, 'alerts-per-day': { type: 'string' }, fpr: { type: 'string' } },
+    options: { bad: { type: 'string' }, model: { type: 'string' }, fit: { type: 'boolean' }, 'alerts-per-day': { type: 'string' }, fpr: { type: 'string' }, config: { type: 'string' } },
   });
   if (!positionals.length) throw new ConfigError('eval-conn needs a FILE', 'file');
   if (values.model && values.fit) throw new ConfigError('give --model or --fit, not both', 'model');
+  // Internal address space as the running detector sees it (SOC_INTERNAL_CIDRS or --config).
+  const tracker = { internalCidrs: loadConfig({ file: values.config }).detector.internalCidrs };
   const events = await readConnEvents(positionals);
   const bad = values.bad ? values.bad.split(',').map((s) => s.trim()).filter(Boolean) : [];
   const tmp = values.model ? undefined : await mkdtemp(join(tmpdir(), 'soc-eval-'));
   try {
-    const site = values.model ? await loadSiteModel(values.model) : await fitAndLoad(events, tmp!, 'eval-fit', positionals, budgetFromFlags(values));
+    const site = values.model ? await loadSiteModel(values.model) : await fitAndLoad(events, tmp!, 'eval-fit', positionals, budgetFromFlags(values), tracker);
     try {
-      process.stdout.write(JSON.stringify(await evaluateEvents(events, site, bad)) + '\n');
+      process.stdout.write(JSON.stringify(await evaluateEvents(events, site, bad, 2000, tracker)) + '\n');
     } finally {
       await site.model.close();
     }

@@ -78,7 +78,7 @@ export async function modelCommand(argv: string[]): Promise<number> {
       if (!events.length) throw new ConfigError('no flow events to fit on', fromTopic ? 'from' : 'file');
       const sources = fromTopic ? [`topic:${TOPICS.events}[${new Date(from).toISOString()}, ${new Date(to).toISOString()})`] : positionals;
       const budget = budgetFromFlags(values);
-      const { metadata } = await fitSite(flowsOf(events), dir, { version, sources, ...(budget ? { budget } : {}) });
+      const { metadata } = await fitSite(flowsOf(events), dir, { version, sources, tracker: { internalCidrs: cfg.detector.internalCidrs }, ...(budget ? { budget } : {}) });
       await activateModel(dir, version);
       out({ fitted: version, active: true, dir, threshold: metadata.site.threshold, budget: metadata.site.budget, baseline: metadata.site.baseline });
       return 0;

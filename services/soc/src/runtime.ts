@@ -96,7 +96,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
         const d = cfg.detector;
         const shipped = anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds });
         // A site model activated with `soc model fit` replaces the shipped one, hot, between batches.
-        analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), fallback: shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }) }));
+        analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), fallback: shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }), tracker: { internalCidrs: d.internalCidrs } }));
       }
       const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [...analyzers, ...federation.analyzers, ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
       stack.push({ name: 'detector', ...d });
