@@ -4,6 +4,7 @@ import { alertId, type Alert, type EcsEvent, type Severity } from '@soc/schema';
 import type { Metrics } from '@soc/telemetry';
 import type { Analyzer } from './detector.ts';
 import type { AlertContext } from './signatures.ts';
+import { AlertGroups, type Group } from './groups.ts';
 
 export interface AnomalyOptions extends AlertContext {
   model: AnomalyModel;
@@ -35,11 +36,6 @@ export function namedFeatureValues(vector: ArrayLike<number>): Record<string, nu
   return out;
 }
 
-interface Group {
-  alert: Alert;
-  best: number;
-}
-
 /**
  * The ONNX anomaly detector: NSL-KDD features for every flow, scored in batches; flows above the
  * model's threshold raise alerts, grouped per source address and time window so that a scan is
@@ -49,50 +45,30 @@ interface Group {
 export function anomalyAnalyzer(o: AnomalyOptions): Analyzer {
   const extractor = new FlowFeatureExtractor();
   const scorer = new BatchScorer(o.model, { maxBatch: o.batchSize, lingerMs: o.lingerMs });
-  const groups = new Map<string, Group>();
-  const maxGroups = o.maxGroups ?? 100_000;
+  const groups = new AlertGroups(o.maxGroups);
   const version = o.model.metadata.version;
   const windowMs = o.groupWindowSeconds * 1000;
 
   function record(e: EcsEvent, flow: Flow, vector: Float32Array, s: Score, touched: Set<Group>): void {
-    const t = Date.parse(e['@timestamp']);
-    const windowStart = Math.floor(t / windowMs) * windowMs;
+    const windowStart = Math.floor(Date.parse(e['@timestamp']) / windowMs) * windowMs;
     const key = `${flow.srcIp}|${windowStart}`;
-    let g = groups.get(key);
-    const ts = e['@timestamp'];
-    if (!g) {
-      g = {
-        best: -1,
-        alert: {
-          id: alertId('anomaly', version, key),
-          '@timestamp': new Date(windowStart).toISOString(),
-          first_seen: ts,
-          last_seen: ts,
-          detector: 'anomaly',
-          rule: { id: version, name: 'Anomalous network traffic', category: 'network-anomaly' },
-          score: 0,
-          severity: 'low',
-          message: '',
-          explanation: { summary: '' },
-          source: { ip: flow.srcIp },
-          count: 0,
-          related_events: [],
-          origin: o.origin,
-          tlp: o.tlp,
-          status: 'new',
-        },
-      };
-      groups.set(key, g);
-      if (groups.size > maxGroups) groups.delete(groups.keys().next().value!);
-    }
+    const { group: g, best } = groups.record(
+      key,
+      () => ({
+        id: alertId('anomaly', version, key),
+        '@timestamp': new Date(windowStart).toISOString(),
+        detector: 'anomaly',
+        rule: { id: version, name: 'Anomalous network traffic', category: 'network-anomaly' },
+        source: { ip: flow.srcIp },
+        origin: o.origin,
+        tlp: o.tlp,
+      }),
+      e,
+      s.score,
+    );
     const a = g.alert;
-    a.count++;
-    if (ts < a.first_seen) a.first_seen = ts;
-    if (ts > a.last_seen) a.last_seen = ts;
-    if (a.related_events.length < 100) a.related_events.push(e.event.id);
-    if (s.score > g.best) {
+    if (best) {
       // The alert shows the worst flow of the group: its score, explanation and features.
-      g.best = s.score;
       a.score = Math.min(1, s.normalised);
       a.severity = anomalySeverity(s.score, o.model.threshold);
       a.destination = { ip: flow.dstIp, port: flow.dstPort };

@@ -3,3 +3,4 @@ export * from './detector.ts';
 export * from './anomaly.ts';
 export * from './site.ts';
 export * from './site-switch.ts';
+export * from './groups.ts';

@@ -6,6 +6,7 @@ import { SiteSection, FlowObserver, scoreFlow, type Calibration, type Observatio
 import type { Metrics } from '@soc/telemetry';
 import type { Analyzer } from './detector.ts';
 import type { AlertContext } from './signatures.ts';
+import { AlertGroups, type Group } from './groups.ts';
 
 /** A fitted site model: the ONNX autoencoder and the calibration of every scorer. */
 export interface SiteModel {
@@ -54,11 +55,6 @@ function describe(t: ScoredTerm, o: Observation): string {
   }
 }
 
-interface Group {
-  alert: Alert;
-  best: number;
-}
-
 export interface SiteAnalyzerOptions extends AlertContext {
   /** The model in force for this batch; the caller swaps it only between batches. */
   current: () => SiteModel;
@@ -75,49 +71,30 @@ export interface SiteAnalyzerOptions extends AlertContext {
  * the scorer with the smallest p-value, and explain every contributing signal with its numbers.
  */
 export function siteAnalyzer(o: SiteAnalyzerOptions): Analyzer {
-  const groups = new Map<string, Group>();
-  const maxGroups = o.maxGroups ?? 100_000;
+  const groups = new AlertGroups(o.maxGroups);
 
   function record(e: EcsEvent, x: Observation, statistic: number, terms: ScoredTerm[], m: SiteModel, touched: Set<Group>): void {
     const f: Flow = x.flow;
     const win = m.calibration.groupWindowSeconds;
     const windowStart = Math.floor(f.ts / win) * win;
     const key = `${f.srcIp}|${f.dstIp}|${windowStart}`;
-    let g = groups.get(key);
-    const ts = e['@timestamp'];
-    if (!g) {
-      g = {
-        best: -1,
-        alert: {
-          id: alertId('site', 'site-baseline', key),
-          '@timestamp': new Date(windowStart * 1000).toISOString(),
-          first_seen: ts,
-          last_seen: ts,
-          detector: 'anomaly',
-          rule: { id: m.version, name: 'Site baseline deviation', category: 'network-anomaly' },
-          score: 0,
-          severity: 'low',
-          message: '',
-          explanation: { summary: '' },
-          source: { ip: f.srcIp },
-          destination: { ip: f.dstIp, port: f.dstPort },
-          count: 0,
-          related_events: [],
-          origin: o.origin,
-          tlp: o.tlp,
-          status: 'new',
-        },
-      };
-      groups.set(key, g);
-      if (groups.size > maxGroups) groups.delete(groups.keys().next().value!);
-    }
+    const { group: g, best } = groups.record(
+      key,
+      () => ({
+        id: alertId('site', 'site-baseline', key),
+        '@timestamp': new Date(windowStart * 1000).toISOString(),
+        detector: 'anomaly',
+        rule: { id: m.version, name: 'Site baseline deviation', category: 'network-anomaly' },
+        source: { ip: f.srcIp },
+        destination: { ip: f.dstIp, port: f.dstPort },
+        origin: o.origin,
+        tlp: o.tlp,
+      }),
+      e,
+      statistic,
+    );
     const a = g.alert;
-    a.count++;
-    if (ts < a.first_seen) a.first_seen = ts;
-    if (ts > a.last_seen) a.last_seen = ts;
-    if (a.related_events.length < 100) a.related_events.push(e.event.id);
-    if (statistic > g.best) {
-      g.best = statistic;
+    if (best) {
       const active = terms.filter((t) => t.p <= m.calibration.tau).sort((p, q) => p.p - q.p);
       const lead = active[0]?.scorer ?? 'anomaly';
       a.detector = lead;
