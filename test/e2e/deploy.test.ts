@@ -172,3 +172,61 @@ describe('deploy/healthcheck.mjs against a running soc', () => {
     expect(check({ SOC_HEALTHCHECK_URL: 'http://127.0.0.1:9/healthz', SOC_DATA_DIR: dir }).status).toBe(1);
   });
 });
+
+describe('deploy/k8s', () => {
+  interface Container {
+    args: string[];
+    image: string;
+    env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+    envFrom?: { configMapRef?: { name: string } }[];
+    readinessProbe?: { exec?: { command: string[] } };
+    livenessProbe?: { exec?: { command: string[] } };
+    resources?: { limits?: Record<string, string> };
+    securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
+  }
+  interface Doc {
+    kind: string;
+    metadata: { name: string };
+    data?: Record<string, string>;
+    spec?: { replicas?: number; template?: { spec: { securityContext: { runAsNonRoot?: boolean; runAsUser?: number }; containers: Container[] } } };
+  }
+  const kustomization = parse(read('deploy/k8s/kustomization.yaml')) as { resources: string[] };
+  const docs = kustomization.resources.flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d) as Doc).filter(Boolean));
+  const deployments = docs.filter((d) => d.kind === 'Deployment');
+  const config = docs.find((d) => d.kind === 'ConfigMap')!;
+
+  it('runs every pipeline service, non-root and read-only, probed through the health check', () => {
+    expect(deployments.map((d) => d.spec!.template!.spec.containers[0]!.args[0]).sort()).toEqual([...PIPELINE].sort());
+    for (const d of deployments) {
+      const pod = d.spec!.template!.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+      for (const c of pod.containers) {
+        expect(c.securityContext, d.metadata.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(c.readinessProbe?.exec?.command).toEqual(['node', 'deploy/healthcheck.mjs']);
+        expect(c.livenessProbe?.exec?.command).toEqual(['node', 'deploy/healthcheck.mjs']);
+        expect(c.resources?.limits?.memory, d.metadata.name).toBeDefined();
+      }
+    }
+  });
+
+  it('configures only variables the services know, and takes every secret from the Secret', () => {
+    for (const key of Object.keys(config.data!)) expect(ENV_MAP[key] ?? EXTRA_ENV.has(key), key).toBeTruthy();
+    for (const [key, value] of Object.entries(config.data!)) if (SECRET_NAME.test(key)) expect(key, `${key}=${value}`).toMatch(/_FILE$/);
+    for (const d of deployments) {
+      for (const c of d.spec!.template!.spec.containers) {
+        for (const e of c.env ?? []) {
+          expect(ENV_MAP[e.name] ?? EXTRA_ENV.has(e.name), e.name).toBeTruthy();
+          if (SECRET_NAME.test(e.name) && !e.name.endsWith('_FILE')) expect(e.valueFrom?.secretKeyRef?.name, e.name).toBe('soc-secrets');
+        }
+      }
+    }
+    // Scaling consumers past the partition count only adds idle members.
+    const partitions = Number(config.data!.SOC_TOPIC_PARTITIONS);
+    for (const d of deployments) expect(d.spec!.replicas!).toBeLessThanOrEqual(partitions);
+  });
+
+  it('denies traffic by default', () => {
+    const deny = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === 'soc-default-deny') as unknown as { spec: { podSelector: object; policyTypes: string[] } };
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  });
+});
