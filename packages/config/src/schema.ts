@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '@soc/netaddr';
 
 /**
  * Every setting of every service, validated at start-up. Secrets never appear here as values
@@ -106,7 +107,7 @@ export const DetectorConfig = z.object({
    * The site's own address space beyond RFC 1918/4193 and other special ranges, for the site
    * signals (rarity counts internal hosts; beacons are to the outside). Fit and detector must agree.
    */
-  internalCidrs: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)\/\d{1,3}$/, 'a CIDR such as 192.0.2.0/24 or 2001:db8::/32'))).default([]),
+  internalCidrs: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string().refine((c) => parseCidr(c) !== undefined, 'a CIDR such as 192.0.2.0/24 or 2001:db8::/32'))).default([]),
 });
 
 export const ApiConfig = z.object({

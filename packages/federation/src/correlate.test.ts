@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EcsEvent } from '@soc/schema';
 import { correlate, IndicatorIndex, SEEN_BY_PARTNER_FIRST } from './correlate.ts';
-import { CidrSet } from './ip.ts';
+import { CidrSet } from '@soc/netaddr';
 import { toLocalAlert } from './inbound.ts';
 import { SOC_EE, SOC_LV, scanAlert } from './fixtures/alerts.ts';
 import { decideOutbound, SharingPolicy } from './policy.ts';

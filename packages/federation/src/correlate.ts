@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Alert, EcsEvent, Severity, Tlp, alertId } from '@soc/schema';
-import { CidrSet, normalizeIp } from './ip.ts';
+import { CidrSet, normalizeIp } from '@soc/netaddr';
 import type { SocIdentity } from './keys.ts';
 import { SEEN_BY_PARTNER_FIRST } from './links.ts';
 

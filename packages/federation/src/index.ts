@@ -1,6 +1,5 @@
 export { canonicalize, canonicalBytes } from './jcs.ts';
 export { uuidv5, SOC_NAMESPACE, STIX_NAMESPACE } from './uuid.ts';
-export { parseIp, formatIp, normalizeIp, parseCidr, cidrContains, CidrSet, type IpAddr, type Cidr } from './ip.ts';
 export { SocIdentity, PublicKeyB64, generateKeyPair, writeKeyFiles, exportPublicKey, importPublicKey, importPrivateKey, keyId, KEY_FILES, type KeyPair } from './keys.ts';
 export { TrustedPartner, TrustList, TrustStore, loadTrustList, type TrustedKey, type TrustListInput } from './trust.ts';
 export { Envelope, RelayEntry, createEnvelope, relayEnvelope, originSigningBytes, relaySigningBytes, ORIGIN_CONTEXT, RELAY_CONTEXT, type Signer } from './envelope.ts';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { Alert, Severity, severityRank } from '@soc/schema';
 import { ConfigError } from '@soc/errors';
-import { CidrSet, parseCidr } from './ip.ts';
+import { CidrSet, parseCidr } from '@soc/netaddr';
 import type { SocIdentity } from './keys.ts';
 import { namedAssets, textPseudonymiser } from './pseudonym.ts';
 import { tlpRank } from './tlp.ts';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Alert } from '@soc/schema';
-import { CidrSet, normalizeIp, parseIp } from './ip.ts';
+import { CidrSet, normalizeIp, parseIp } from '@soc/netaddr';
 
 /**
  * Keyed pseudonyms for internal assets (TLP:AMBER sharing). HMAC-SHA256 under the SOC's secret:

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ConfigError } from '@soc/errors';
-import { CidrSet, TrustStore, exportPublicKey, importPrivateKey, keyId as keyIdOfPublic, loadSharingPolicy, loadTrustList, type SharingPolicy, type Signer, type SocIdentity } from '@soc/federation';
+import { TrustStore, exportPublicKey, importPrivateKey, keyId as keyIdOfPublic, loadSharingPolicy, loadTrustList, type SharingPolicy, type Signer, type SocIdentity } from '@soc/federation';
+import { CidrSet } from '@soc/netaddr';
 
 /** What the federation handlers need, loaded once at start-up from the configured files. */
 export interface FederationContext {

@@ -1,7 +1,8 @@
 import type { Bus } from '@soc/bus';
 import { sleep } from '@soc/errors';
 import { Alert, TOPICS, decodeJson, type EcsEvent } from '@soc/schema';
-import { correlate, IndicatorIndex, type CidrSet, type IndicatorEntry, type SocIdentity } from '@soc/federation';
+import { correlate, IndicatorIndex, type IndicatorEntry, type SocIdentity } from '@soc/federation';
+import type { CidrSet } from '@soc/netaddr';
 import type { Analyzer } from '@soc/svc-detector';
 import type { Logger } from '@soc/telemetry';
 

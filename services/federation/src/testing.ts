@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { Alert, alertId, type AlertInput } from '@soc/schema';
-import { CidrSet, SharingPolicy, TrustStore, generateKeyPair, keyId, type KeyPair, type SharingPolicyInput, type SocIdentity } from '@soc/federation';
+import { SharingPolicy, TrustStore, generateKeyPair, keyId, type KeyPair, type SharingPolicyInput, type SocIdentity } from '@soc/federation';
+import { CidrSet } from '@soc/netaddr';
 import type { FederationContext } from './context.ts';
 
 /** Test fixtures for the handler tests: member SOCs with fresh keys, one trust list. */

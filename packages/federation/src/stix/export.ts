@@ -1,5 +1,5 @@
 import type { Alert, Tlp } from '@soc/schema';
-import { CidrSet, normalizeIp } from '../ip.ts';
+import { CidrSet, normalizeIp } from '@soc/netaddr';
 import type { SocIdentity } from '../keys.ts';
 import { decideOutbound, type SharingPolicy } from '../policy.ts';
 import { tlpMarkingDefinition, TLP2_MARKING_IDS } from './markings.ts';

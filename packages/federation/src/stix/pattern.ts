@@ -1,4 +1,4 @@
-import { normalizeIp } from '../ip.ts';
+import { normalizeIp } from '@soc/netaddr';
 
 /**
  * The subset of STIX patterning this network exchanges: address equality comparisons joined by

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CidrSet, normalizeIp, parseCidr } from './ip.ts';
+import { CidrSet, normalizeIp, parseCidr } from './index.ts';
 
 describe('IP parsing and CIDR matching', () => {
   it('canonicalises IPv4 and IPv6 (RFC 5952) and refuses ambiguous forms', () => {
