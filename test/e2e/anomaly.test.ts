@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,5 +55,20 @@ describe('ONNX anomaly detection in soc start', () => {
     }
     const perSource = (await anomalies()).alerts.filter((x: { source: { ip: string } }) => x.source.ip === '198.51.100.77');
     expect(perSource.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a bad model stops the detector', () => {
+  it('refuses to start with a missing or corrupt model, saying why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soc-badmodel-'));
+    try {
+      const corrupt = join(dir, 'corrupt.onnx');
+      writeFileSync(corrupt, 'not an onnx model');
+      writeFileSync(join(dir, 'corrupt.json'), '{}');
+      await expect(startSoc({ dataDir: join(dir, 'a'), env: { SOC_MODEL_PATH: join(dir, 'missing.onnx') } })).rejects.toThrow(/exited with 1[\s\S]*missing\.(onnx|json)/);
+      await expect(startSoc({ dataDir: join(dir, 'b'), env: { SOC_MODEL_PATH: corrupt } })).rejects.toThrow(/exited with 1[\s\S]*(model|metadata)/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
