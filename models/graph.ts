@@ -1,5 +1,5 @@
 import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
-import { FEATURE_COUNT } from '@soc/features';
+import { FEATURE_COUNT, FEATURE_NAMES, featureSignature } from '@soc/features';
 import type { Layer, Layout, Standardiser } from './autoencoder.ts';
 
 const { onnx } = onnxProto;
@@ -91,4 +91,20 @@ export function buildGraph(L: Layout, st: Standardiser, layers: Layer[], docStri
     },
   });
   return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * The metadata fields that describe this graph's interface (format, feature contract, input and
+ * output names). Every model the graph builder writes, shipped or site-fitted, states them alike.
+ */
+export function graphInterface(version: string) {
+  return {
+    format: 'soc-anomaly-model/1' as const,
+    version,
+    features: [...FEATURE_NAMES],
+    featureSignature: featureSignature(),
+    input: { name: INPUT_NAME, shape: ['N', FEATURE_COUNT] as ['N', number] },
+    outputs: { score: SCORE_OUTPUT, featureErrors: FEATURE_ERRORS_OUTPUT },
+    opset: OPSET,
+  };
 }

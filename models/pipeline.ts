@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { FEATURE_NAMES, FEATURE_COUNT, featureSignature, featureIndex, parseKddLine, type KddRecord } from '@soc/features';
+import { featureIndex, parseKddLine, type KddRecord } from '@soc/features';
 import { ModelMetadata, auroc, confusion, quantile } from '@soc/model';
 import { expand, fitStandardiser, initLayers, layout, reconstructionError, rng, shuffle, train, type Layer, type Layout, type Standardiser } from './autoencoder.ts';
-import { FEATURE_ERRORS_OUTPUT, INPUT_NAME, OPSET, SCORE_OUTPUT, buildGraph } from './graph.ts';
+import { buildGraph, graphInterface } from './graph.ts';
 
 export interface TrainConfig {
   seed: number;
@@ -94,15 +94,9 @@ export function trainModel(text: string, fileName: string, c: TrainConfig = DEFA
   const architecture = `dense autoencoder ${[L.width, ...c.hidden, L.width].join('-')}, tanh hidden, linear output`;
   const onnx = buildGraph(L, st, layers, `${c.version}: ${architecture}; input = raw FEATURES vector (see @soc/features)`);
   const metadata = ModelMetadata.parse({
-    format: 'soc-anomaly-model/1',
-    version: c.version,
-    features: [...FEATURE_NAMES],
-    featureSignature: featureSignature(),
-    input: { name: INPUT_NAME, shape: ['N', FEATURE_COUNT] },
-    outputs: { score: SCORE_OUTPUT, featureErrors: FEATURE_ERRORS_OUTPUT },
+    ...graphInterface(c.version),
     threshold,
     thresholdRule: `${c.thresholdQuantile * 100}th percentile of held-out calibration-normal scores`,
-    opset: OPSET,
     seed: c.seed,
     architecture,
     training: {

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FEATURE_COUNT, FEATURE_NAMES, featureSignature, type Flow } from '@soc/features';
+import type { Flow } from '@soc/features';
 import { ModelMetadata, loadModel, quantile, rng } from '@soc/model';
 import { Calibration, FlowObserver, KeyIndex, SCORERS, calibrate, type Budget, type ScorerName, type TrackerOptions } from '@soc/signals';
 import { expand, initLayers, layout, reconstructionError, shuffle, train, type Layer, type Layout, type Standardiser } from './autoencoder.ts';
-import { FEATURE_ERRORS_OUTPUT, INPUT_NAME, OPSET, SCORE_OUTPUT, buildGraph } from './graph.ts';
+import { buildGraph, graphInterface } from './graph.ts';
 import { sha256 } from './pipeline.ts';
 
 /** A site model's metadata: the anomaly model's, plus the site calibration of every scorer. */
@@ -105,15 +105,9 @@ export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): 
   await mkdir(dir, { recursive: true });
   await writeFile(onnxPath, onnx);
   const base = ModelMetadata.parse({
-    format: 'soc-anomaly-model/1',
-    version: o.version,
-    features: [...FEATURE_NAMES],
-    featureSignature: featureSignature(),
-    input: { name: INPUT_NAME, shape: ['N', FEATURE_COUNT] },
-    outputs: { score: SCORE_OUTPUT, featureErrors: FEATURE_ERRORS_OUTPUT },
+    ...graphInterface(o.version),
     threshold: ae.threshold,
     thresholdRule: '99th percentile of the trimmed site baseline; alerting uses the site calibration (site.threshold)',
-    opset: OPSET,
     seed,
     architecture,
     training: {
