@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { BackendUnavailableError, backoffDelay, retry, sleep } from '@soc/errors';
+import { BackendUnavailableError, backoffDelay, sleep } from '@soc/errors';
+import { handleUntilDone } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import { assignedPartitions, createPartitioner } from './partition.ts';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, ProducerRecord, RecordMetadata, TopicSpec } from './port.ts';
@@ -315,17 +316,7 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
             await this.waitForAppend(abort);
             continue;
           }
-          await retry(() => handler(batch), {
-            retries: Number.MAX_SAFE_INTEGER,
-            initialDelayMs: 50,
-            maxDelayMs: 5000,
-            signal: abort,
-            shouldRetry: () => true,
-            onRetry: (err, attempt, delayMs) => {
-              const first = batch[0]!;
-              this.log.warn({ err, attempt, delayMs, topic: first.topic, partition: first.partition, offset: first.offset, count: batch.length }, 'batch handler failed; retrying the same batch');
-            },
-          });
+          await handleUntilDone(handler, batch, abort, this.log);
           guard('commit', () => this.commit(batch));
           failures = 0;
         } catch (err) {

@@ -18,7 +18,8 @@ import type {
   ProducerRecord as KafkaProducerRecord,
   RecordMetadata as KafkaRecordMetadata,
 } from 'kafkajs';
-import { BackendUnavailableError, isRetriable, retry } from '@soc/errors';
+import { BackendUnavailableError, isRetriable } from '@soc/errors';
+import { handleUntilDone } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, RecordMetadata, TopicSpec } from './port.ts';
 
@@ -189,15 +190,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         // Long handlers (and retries) must not cost the group membership.
         const beat = setInterval(() => void p.heartbeat().catch((err: unknown) => log.debug({ err }, 'heartbeat during batch failed')), 1000);
         try {
-          await retry(() => handler(chunk), {
-            retries: Number.MAX_SAFE_INTEGER,
-            initialDelayMs: 50,
-            maxDelayMs: 5000,
-            signal: abort,
-            shouldRetry: () => true,
-            onRetry: (err, attempt, delayMs) =>
-              log.warn({ err, attempt, delayMs, groupId: this.o.groupId, topic, partition, offset: chunk[0]!.offset, count: chunk.length }, 'batch handler failed; retrying the same batch'),
-          });
+          await handleUntilDone(handler, chunk, abort, log, { groupId: this.o.groupId });
         } catch (err) {
           if (abort.aborted) return;
           throw err;
