@@ -3,6 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from '
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AuthError, ConfigError } from '@soc/errors';
+import { readJsonConfig } from './json-file.ts';
 
 /**
  * API tokens. Sensors push events; analysts read and triage alerts; neither can do the other's
@@ -46,18 +47,7 @@ export function ensureCredentials(dataDir: string): { path: string; created: boo
 }
 
 export function readCredentials(path: string): Credential[] {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`cannot read credentials ${path}: ${(err as Error).message}`, 'credentials');
-  }
-  const parsed = CredentialsFile.safeParse(raw);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new ConfigError(`invalid credentials file ${path}: ${i.path.join('.')}: ${i.message}`, 'credentials');
-  }
-  return parsed.data.credentials;
+  return readJsonConfig(path, CredentialsFile, 'credentials file', 'credentials').credentials;
 }
 
 /** Tokens from the environment: SOC_ANALYST_TOKENS / SOC_SENSOR_TOKENS, comma-separated. */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { Alert, Severity, severityRank } from '@soc/schema';
 import { ConfigError } from '@soc/errors';
+import { readJsonConfig } from '@soc/config';
 import { CidrSet, parseCidr } from '@soc/netaddr';
 import type { SocIdentity } from './keys.ts';
 import { namedAssets, textPseudonymiser } from './pseudonym.ts';
@@ -46,18 +47,11 @@ export const SharingPolicyFile = z.object({
 });
 
 export async function loadSharingPolicy(path: string, env: NodeJS.ProcessEnv = process.env): Promise<SharingPolicy> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`sharing policy ${path}: ${(err as Error).message}`, 'federation.policy');
-  }
-  const file = SharingPolicyFile.safeParse(raw);
-  if (!file.success) throw new ConfigError(`sharing policy ${path}: ${z.prettifyError(file.error)}`, 'federation.policy');
-  const ref = file.data.pseudonymKey;
+  const file = readJsonConfig(path, SharingPolicyFile, 'sharing policy', 'federation.policy');
+  const ref = file.pseudonymKey;
   const secret = 'env' in ref ? env[ref.env] : await readFile(ref.file, 'utf8').catch(() => undefined);
   if (secret === undefined) throw new ConfigError(`pseudonym key not found in ${'env' in ref ? `env ${ref.env}` : ref.file}`, 'federation.policy.pseudonymKey');
-  const policy = SharingPolicy.safeParse({ ...file.data, pseudonymKey: secret.trim() });
+  const policy = SharingPolicy.safeParse({ ...file, pseudonymKey: secret.trim() });
   if (!policy.success) throw new ConfigError(z.prettifyError(policy.error), 'federation.policy.pseudonymKey');
   return policy.data;
 }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError } from '@soc/errors';
+import { readJsonConfig } from '@soc/config';
 import { PublicKeyB64, SocIdentity, importPublicKey, keyId } from './keys.ts';
 
 export const TrustedPartner = SocIdentity.extend({
@@ -37,13 +36,5 @@ export class TrustStore {
 }
 
 export async function loadTrustList(path: string): Promise<TrustList> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`trust list ${path}: ${(err as Error).message}`, 'federation.trustList');
-  }
-  const r = TrustList.safeParse(raw);
-  if (!r.success) throw new ConfigError(`trust list ${path}: ${z.prettifyError(r.error)}`, 'federation.trustList');
-  return r.data;
+  return readJsonConfig(path, TrustList, 'trust list', 'federation.trustList');
 }
