@@ -12,8 +12,13 @@ import { sqliteInsertBaseline } from './sqlite-baseline.ts';
  * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
  * same run, because the machine is shared and noisy: compare ratios, not absolute numbers.
  */
+const eventsOr = (n: number) => Number(process.env.BENCH_EVENTS ?? n);
+
 const BENCHES: Record<string, () => Promise<unknown>> = {
-  pipeline: () => benchPipeline(),
+  // Issue 11's loads; BENCH_EVENTS shortens them while developing.
+  pipeline: () => benchPipeline({ events: eventsOr(200_000) }),
+  'pipeline-alerts': () => benchPipeline({ events: eventsOr(100_000), alertShare: 1 }),
+  'pipeline-latency': () => benchPipeline({ events: eventsOr(100_000), rate: 10_000 }),
   parsers: async () => benchParsers(),
   bus: async () => {
     const r = await benchEmbeddedBus({ valueBytes: 1500, batchSize: 1000 });

@@ -1,5 +1,6 @@
 import type { Bus, ConsumedRecord, Producer } from '@soc/bus';
-import { EcsEvent, TOPICS, decodeJson, deadLetterRecord, makeDeadLetter, type Alert } from '@soc/schema';
+import { TOPICS, deadLetterRecord, makeDeadLetter, type Alert, type EcsEvent } from '@soc/schema';
+import { decodeEvent } from './decode.ts';
 import type { Logger, Metrics } from '@soc/telemetry';
 import { alertFromSignatureEvent, type AlertContext } from './signatures.ts';
 
@@ -42,7 +43,7 @@ export async function startDetector(o: DetectorOptions): Promise<{ stop(): Promi
     const events: EcsEvent[] = [];
     const dead: { key: string; value: string }[] = [];
     for (const r of batch) {
-      const parsed = decodeJson(EcsEvent, r.value, 'event');
+      const parsed = decodeEvent(r.value);
       if (parsed.ok) events.push(parsed.value);
       else dead.push(deadLetterRecord(makeDeadLetter('detector', `${r.topic}/${r.partition}@${r.offset}`, parsed.reason, r.value)));
     }

@@ -1,6 +1,6 @@
 import type { Bus, ConsumedRecord } from '@soc/bus';
 import { BackendUnavailableError } from '@soc/errors';
-import { Alert, TOPICS, decodeJson, deadLetterRecord, makeDeadLetter } from '@soc/schema';
+import { TOPICS, deadLetterRecord, makeDeadLetter, type Alert } from '@soc/schema';
 import type { AlertStore } from '@soc/store';
 import type { Logger, Metrics } from '@soc/telemetry';
 
@@ -13,6 +13,18 @@ export interface IndexerOptions {
   batchSize?: number;
 }
 
+/** JSON with a string id: enough to coalesce by id; the store's upsert validates the alert itself. */
+function decodeAlertId(text: string): { ok: true; id: string; value: unknown } | { ok: false; reason: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `alert is not valid JSON: ${(err as Error).message}` };
+  }
+  const id = typeof v === 'object' && v !== null ? (v as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && id.length > 0 ? { ok: true, id, value: v } : { ok: false, reason: 'invalid alert: id: not a string' };
+}
+
 /**
  * Writes alerts from the alert topic to the store. Delivery: at-least-once — offsets are
  * committed only after the store accepted the batch; upsert by alert id makes redelivery
@@ -23,21 +35,22 @@ export async function startIndexer(o: IndexerOptions): Promise<{ stop(): Promise
   const producer = await o.bus.producer();
   const consumer = await o.bus.consumer({ groupId: o.groupId ?? 'soc-indexer', topics: [TOPICS.alerts], maxBatchSize: o.batchSize ?? 1000 });
   const run = consumer.run(async (batch: ConsumedRecord[]) => {
-    const alerts = new Map<string, Alert>();
+    const alerts = new Map<string, unknown>();
     const raw = new Map<string, string>();
     const dead: { key: string; value: string }[] = [];
     for (const r of batch) {
-      const d = decodeJson(Alert, r.value, 'alert');
+      const d = decodeAlertId(r.value);
       if (!d.ok) {
         dead.push(deadLetterRecord(makeDeadLetter('indexer', `${r.topic}/${r.partition}@${r.offset}`, d.reason, r.value)));
         continue;
       }
-      // Later records of the same alert supersede earlier ones within a batch.
-      alerts.set(d.value.id, d.value);
-      raw.set(d.value.id, r.value);
+      // Later records of the same alert supersede earlier ones within a batch; the store
+      // validates what is left, once, and its refusals are dead-lettered below.
+      alerts.set(d.id, d.value);
+      raw.set(d.id, r.value);
     }
     if (alerts.size) {
-      const result = await o.metrics.time(o.metrics.storeLatency, 'upsert', () => o.store.upsert([...alerts.values()]));
+      const result = await o.metrics.time(o.metrics.storeLatency, 'upsert', () => o.store.upsert([...alerts.values()] as Alert[]));
       const retriable = result.failed.filter((f) => f.retriable);
       if (retriable.length) throw new BackendUnavailableError(`store refused ${retriable.length} alerts for now: ${retriable[0]!.reason}`);
       for (const f of result.failed) dead.push(deadLetterRecord(makeDeadLetter('indexer', `alert:${f.id}`, f.reason, raw.get(f.id) ?? '')));
