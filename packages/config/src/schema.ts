@@ -103,6 +103,8 @@ export const DetectorConfig = z.object({
   /** Repeated anomalies of one source within this window become one alert with a count. */
   groupWindowSeconds: PositiveInt.default(300),
   maxBatch: PositiveInt.default(2000),
+  /** In `soc start` (several services in one process), run the detector in its own worker thread. */
+  thread: z.boolean().default(true),
   /**
    * The site's own address space beyond RFC 1918/4193 and other special ranges, for the site
    * signals (rarity counts internal hosts; beacons are to the outside). Fit and detector must agree.
@@ -119,7 +121,10 @@ export const ApiConfig = z.object({
 });
 
 export const IndexerConfig = z.object({
-  batchSize: PositiveInt.default(1000),
+  /** Alerts per store transaction; a larger batch coalesces more updates of one group alert. */
+  batchSize: PositiveInt.default(5000),
+  /** In `soc start` (several services in one process), run the indexer in its own worker thread. */
+  thread: z.boolean().default(true),
 });
 
 export const FederationConfig = z.object({

@@ -21,7 +21,7 @@ export function opsRoutes(metrics: Metrics, health: HealthCheck): Route[] {
       path: '/metrics',
       roles: ['analyst', 'sensor'],
       handler: async ({ res }) => {
-        const body = await metrics.registry.metrics();
+        const body = await metrics.render();
         res.writeHead(200, { 'content-type': metrics.registry.contentType });
         res.end(body);
       },

@@ -1,5 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 export type { Logger } from 'pino';
 
@@ -31,6 +31,9 @@ export class Metrics {
   readonly httpRequests: Counter<'service' | 'route' | 'status'>;
   readonly federation: Counter<'direction' | 'outcome' | 'reason'>;
   readonly flowsScored: Counter;
+  readonly queueDepth: Gauge<'stage'>;
+  /** Latest snapshots of this process's worker threads (detector, indexer, parsers), by thread. */
+  private readonly threads = new Map<string, MetricObjectWithValues<MetricValue<string>>[]>();
 
   constructor(opts: { defaults?: boolean } = {}) {
     const r = this.registry;
@@ -45,6 +48,18 @@ export class Metrics {
     this.httpRequests = new Counter({ name: 'soc_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['service', 'route', 'status'], registers: [r] });
     this.federation = new Counter({ name: 'soc_federation_messages_total', help: 'Federation envelopes by direction and outcome', labelNames: ['direction', 'outcome', 'reason'], registers: [r] });
     this.flowsScored = new Counter({ name: 'soc_flows_scored_total', help: 'Flow events scored by the anomaly model', registers: [r] });
+    this.queueDepth = new Gauge({ name: 'soc_queue_depth', help: 'Work waiting in a bounded in-process queue (events), by stage', labelNames: ['stage'], registers: [r] });
+  }
+
+  /** Takes a worker thread's metrics snapshot (its registry's getMetricsAsJSON) into /metrics. */
+  absorb(thread: string, snapshot: MetricObjectWithValues<MetricValue<string>>[]): void {
+    this.threads.set(thread, snapshot);
+  }
+
+  /** Prometheus text of this registry, with the worker threads' counters summed in. */
+  async render(): Promise<string> {
+    if (this.threads.size === 0) return this.registry.metrics();
+    return AggregatorRegistry.aggregate([await this.registry.getMetricsAsJSON(), ...this.threads.values()]).metrics();
   }
 
   /** Times an async operation into a histogram. */

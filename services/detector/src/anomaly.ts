@@ -80,7 +80,9 @@ export function anomalyAnalyzer(o: AnomalyOptions): Analyzer {
         values: namedFeatureValues(vector),
       };
     }
-    a.message = `${a.count} anomalous flow${a.count === 1 ? '' : 's'} from ${flow.srcIp}; worst: ${a.explanation.summary}`;
+    // The count has its own field; keeping it out of the text means a re-upsert of a growing
+    // group leaves the full-text index alone until the worst flow changes.
+    if (best) a.message = `Anomalous flows from ${flow.srcIp}; worst: ${a.explanation.summary}`;
     touched.add(g);
   }
 

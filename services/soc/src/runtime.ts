@@ -8,16 +8,14 @@ import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
 import { apiRoutes } from '@soc/svc-api';
 import { BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
-import { anomalyAnalyzer, signatureAnalyzer, startDetector, switchingAnalyzer, type Analyzer } from '@soc/svc-detector';
-import { listModelVersions, loadModel, modelsDir } from '@soc/model';
-import { fileURLToPath } from 'node:url';
-import { startIndexer } from '@soc/svc-indexer';
+import type { Analyzer } from '@soc/svc-detector';
+import { listModelVersions, modelsDir } from '@soc/model';
 import { openBus, openStore, topicSpecs } from './backends.ts';
 import { startFederationParts } from './federation.ts';
+import { startStage, startStageThread, type Stoppable } from './stages.ts';
 import { OUTBOUND_GROUP } from '@soc/svc-federation';
 
-/** The model trained by `pnpm model:train` and committed with its card (models/README.md). */
-export const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/kdd-autoencoder-v1.onnx', import.meta.url));
+export { SHIPPED_MODEL } from './stages.ts';
 
 export const SERVICES = ['collector', 'detector', 'indexer', 'api', 'federation'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -33,10 +31,6 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-interface Stoppable {
-  name: string;
-  stop(): Promise<void>;
-}
 
 const CONSUMER_GROUPS: [string, string][] = [
   ['soc-detector', TOPICS.events],
@@ -82,28 +76,21 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
     const needsStore = services.includes('indexer') || services.includes('api');
     const store = needsStore ? openStore(cfg, logger.child({ component: 'store' })) : undefined;
     if (store) stack.push({ name: 'store', stop: () => store.close() });
-    const origin = { soc: cfg.soc.id, country: cfg.soc.country, name: cfg.soc.name };
     // Before the detector: a first start must not produce alerts the federation consumer skips.
     const federation = await startFederationParts(cfg, services, bus, store, metrics, logger);
     stack.push(...federation.stoppables);
 
+    // Several services in one process (soc start): the consuming stages get their own threads.
+    const threads = services.length > 1;
     if (services.includes('detector')) {
-      const analyzers: Analyzer[] = [signatureAnalyzer({ origin, tlp: 'AMBER' })];
-      if (cfg.detector.anomaly) {
-        // A missing, corrupt or mis-shaped model stops start-up here: never score with garbage.
-        const model = await loadModel(cfg.detector.modelPath ?? SHIPPED_MODEL);
-        logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
-        const d = cfg.detector;
-        const shipped = anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds });
-        // A site model activated with `soc model fit` replaces the shipped one, hot, between batches.
-        analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), fallback: shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }), tracker: { internalCidrs: d.internalCidrs } }));
-      }
-      const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [...analyzers, ...federation.analyzers, ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
-      stack.push({ name: 'detector', ...d });
+      const own = [...federation.analyzers, ...extraAnalyzers];
+      // Partner-indicator and injected analyzers hold this thread's handles: they keep the detector here.
+      if (threads && cfg.detector.thread && own.length === 0) stack.push(await startStageThread('detector', cfg, metrics, logger));
+      else stack.push(await startStage('detector', cfg, { bus, metrics, logger, analyzers: own }));
     }
     if (services.includes('indexer') && store) {
-      const i = await startIndexer({ bus, store, logger: logger.child({ component: 'indexer' }), metrics, batchSize: cfg.indexer.batchSize });
-      stack.push({ name: 'indexer', ...i });
+      if (threads && cfg.indexer.thread) stack.push(await startStageThread('indexer', cfg, metrics, logger));
+      else stack.push(await startStage('indexer', cfg, { bus, store, metrics, logger }));
     }
     // The federation's inbound group reads the shared bus; its outbound group reads ours.
     stack.push(startLagMonitor(bus, metrics, logger, cfg.federation.enabled ? [...CONSUMER_GROUPS, [OUTBOUND_GROUP, TOPICS.alerts]] : CONSUMER_GROUPS));

@@ -1,0 +1,100 @@
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Bus } from '@soc/bus';
+import type { SocConfig } from '@soc/config';
+import { SocError } from '@soc/errors';
+import { loadModel, modelsDir } from '@soc/model';
+import type { AlertStore } from '@soc/store';
+import type { Logger, Metrics } from '@soc/telemetry';
+import { anomalyAnalyzer, signatureAnalyzer, startDetector, switchingAnalyzer, type Analyzer } from '@soc/svc-detector';
+import { startIndexer } from '@soc/svc-indexer';
+
+/** The model trained by `pnpm model:train` and committed with its card (models/README.md). */
+export const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/kdd-autoencoder-v1.onnx', import.meta.url));
+
+export interface Stoppable {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** The detector's own analyzers: signatures, then the shipped model or the active site model. */
+export async function detectorAnalyzers(cfg: SocConfig, metrics: Metrics, logger: Logger): Promise<Analyzer[]> {
+  const origin = { soc: cfg.soc.id, country: cfg.soc.country, name: cfg.soc.name };
+  const analyzers: Analyzer[] = [signatureAnalyzer({ origin, tlp: 'AMBER' })];
+  if (cfg.detector.anomaly) {
+    // A missing, corrupt or mis-shaped model stops start-up here: never score with garbage.
+    const model = await loadModel(cfg.detector.modelPath ?? SHIPPED_MODEL);
+    logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
+    const d = cfg.detector;
+    const shipped = anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds });
+    // A site model activated with `soc model fit` replaces the shipped one, hot, between batches.
+    analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), fallback: shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }), tracker: { internalCidrs: d.internalCidrs } }));
+  }
+  return analyzers;
+}
+
+export type StageName = 'detector' | 'indexer';
+
+/** Starts a consuming stage on this thread: the detector with its analyzers, or the indexer. */
+export async function startStage(stage: StageName, cfg: SocConfig, deps: { bus: Bus; store?: AlertStore; metrics: Metrics; logger: Logger; analyzers?: Analyzer[] }): Promise<Stoppable> {
+  const logger = deps.logger.child({ component: stage });
+  if (stage === 'detector') {
+    const analyzers = [...(await detectorAnalyzers(cfg, deps.metrics, deps.logger)), ...(deps.analyzers ?? [])];
+    return { name: stage, ...(await startDetector({ bus: deps.bus, logger, metrics: deps.metrics, analyzers, maxBatchSize: cfg.detector.maxBatch })) };
+  }
+  if (!deps.store) throw new Error('the indexer stage needs the alert store');
+  return { name: stage, ...(await startIndexer({ bus: deps.bus, store: deps.store, logger, metrics: deps.metrics, batchSize: cfg.indexer.batchSize })) };
+}
+
+type FromStage = { ready: true } | { error: string } | { metrics: Parameters<Metrics['absorb']>[1] } | { stopped: true };
+
+/**
+ * A worker thread does not inherit this process's module hooks (tsx, for TypeScript sources), so
+ * its entry registers them first; built JavaScript would need no loader and loads the same way.
+ */
+function stageWorker(data: unknown): Worker {
+  const entry = new URL('./stage-worker.ts', import.meta.url).href;
+  const tsx = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: data, execArgv: process.env.SOC_STAGE_EXEC_ARGV?.split(' ').filter(Boolean) ?? [] });
+}
+
+/**
+ * Runs a consuming stage in its own worker thread, so that its CPU (decoding, features, ONNX,
+ * SQLite upserts) and its fsyncs use the second core instead of stalling HTTP ingest. The
+ * thread opens its own bus and store connections (SQLite WAL allows several), so records still
+ * meet only on the bus; it forwards its metrics into this process's /metrics every second.
+ * Resolves once the stage consumes; rejects with the stage's start-up error (a bad model).
+ */
+export async function startStageThread(stage: StageName, cfg: SocConfig, metrics: Metrics, logger: Logger): Promise<Stoppable> {
+  const worker = stageWorker({ stage, cfg });
+  let stopped: (() => void) | undefined;
+  const exited = new Promise<number>((res) => worker.once('exit', res));
+  await new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: FromStage) => {
+      if ('ready' in m) resolve();
+      else if ('error' in m) reject(new SocError(m.error));
+      else if ('metrics' in m) metrics.absorb(stage, m.metrics);
+      else if ('stopped' in m) stopped?.();
+    });
+    worker.once('error', (err) => {
+      logger.fatal({ err, stage }, 'stage thread failed');
+      reject(err);
+    });
+    void exited.then((code) => reject(new SocError(`${stage} thread exited with ${code} before it was ready`)));
+  });
+  return {
+    name: `${stage}-thread`,
+    async stop() {
+      // The stage drains its batch in flight and commits, then closes its connections.
+      const done = new Promise<void>((res) => (stopped = res));
+      worker.postMessage('stop');
+      await Promise.race([done, exited]);
+      // A drained thread exits by itself; one that hangs on a native handle is ended.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+      await worker.terminate();
+    },
+  };
+}
