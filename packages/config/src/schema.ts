@@ -79,6 +79,10 @@ export const CollectorConfig = z.object({
   maxBodyBytes: PositiveInt.default(16 * 1024 * 1024),
   maxLineBytes: PositiveInt.default(1024 * 1024),
   maxLinesPerRequest: PositiveInt.default(100_000),
+  /** Ingest requests handled at once (their bodies are in memory); more get 503 + Retry-After. */
+  maxInFlightRequests: PositiveInt.default(16),
+  /** Events accepted but not yet consumed by a stage of this process (consumer lag) before ingest gets 503. */
+  maxBacklog: PositiveInt.default(250_000),
   rateLimit: RateLimitConfig.default(RateLimitConfig.parse({})),
   syslog: z
     .object({

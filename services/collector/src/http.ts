@@ -5,6 +5,7 @@ import { FORMATS, ZeekTsvReader, type ZeekTsvHeader } from '@soc/parsers';
 import type { Producer } from '@soc/bus';
 import { TOPICS, deadLetterRecord, makeDeadLetter } from '@soc/schema';
 import type { Ingest, IngestContext, IngestResult, RawLine } from './ingest.ts';
+import { admitted, type Backpressure } from './backpressure.ts';
 
 const FormatParam = z.enum(FORMATS as [string, ...string[]]).transform((f) => f as IngestContext['format']);
 
@@ -17,6 +18,8 @@ export interface CollectorHttpOptions {
   maxLinesPerRequest: number;
   eventsPerSecond: number;
   burst: number;
+  /** Admission control (503 + Retry-After when the pipeline is behind); without it every request is taken. */
+  backpressure?: Backpressure;
 }
 
 /**
@@ -79,7 +82,7 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
       method: 'POST',
       path: '/v1/events',
       roles: ['sensor'],
-      handler: async ({ req, res, query, principal }) => {
+      handler: admitted(o.backpressure, async ({ req, res, query, principal }) => {
         const format = FormatParam.safeParse(query.get('format') ?? 'auto');
         if (!format.success) throw new HttpError(400, `format must be one of ${FORMATS.join(', ')}`);
         const source = `http:${principal.name}`;
@@ -109,7 +112,7 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
           total.errors.push(...r.errors.slice(0, 100 - total.errors.length));
         }
         sendJson(res, 202, total);
-      },
+      }),
     },
   ];
 }

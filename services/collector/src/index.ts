@@ -2,3 +2,4 @@ export * from './ingest.ts';
 export * from './http.ts';
 export { startSyslogServer } from './sources/syslog.ts';
 export { startTailer } from './sources/tail.ts';
+export * from './backpressure.ts';

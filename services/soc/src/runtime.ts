@@ -7,7 +7,7 @@ import { TOPICS } from '@soc/schema';
 import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
 import { apiRoutes } from '@soc/svc-api';
-import { BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
+import { Backpressure, BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
 import type { Analyzer } from '@soc/svc-detector';
 import { listModelVersions, modelsDir } from '@soc/model';
 import { openBus, openStore, topicSpecs } from './backends.ts';
@@ -113,7 +113,12 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
         const t = await startTailer({ ingest, files: c.tail, checkpointPath: join(cfg.dataDir, 'tail-checkpoints.json'), pollIntervalMs: 500, logger: log, maxLineBytes: c.maxLineBytes });
         stack.push({ name: 'tailer', stop: () => t.close() });
       }
-      routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst });
+      // The stages this process runs are the queues behind the collector (a lone collector bounds its requests only).
+      const behind = CONSUMER_GROUPS.filter(([group]) => services.includes(group === 'soc-detector' ? 'detector' : 'indexer'));
+      const backlog = async () => Object.fromEntries(await Promise.all(behind.map(async ([group, topic]) => [group.replace('soc-', ''), (await bus.lag(group, topic)).reduce((n, p) => n + p.lag, 0)] as const)));
+      const backpressure = new Backpressure({ maxInFlight: c.maxInFlightRequests, maxBacklog: c.maxBacklog, backlog, metrics, logger: log });
+      stack.push({ name: 'backpressure', stop: async () => backpressure.close() });
+      routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst, backpressure });
     }
     if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir)) }), ...federation.routes];
 
