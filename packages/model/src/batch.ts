@@ -45,27 +45,11 @@ export class BatchScorer {
    * Scores many vectors with one promise: the detector hands over a whole consumer batch, and a
    * promise per flow would cost more than the inference itself.
    */
-  scoreMany(vectors: readonly FeatureVector[]): Promise<Score[]> {
-    if (vectors.length === 0) return Promise.resolve([]);
-    return new Promise<Score[]>((resolve, reject) => {
-      const out = new Array<Score>(vectors.length);
-      let left = vectors.length;
-      let failed = false;
-      vectors.forEach((vector, i) => {
-        this.queue.push({
-          vector,
-          resolve: (s) => {
-            out[i] = s;
-            if (--left === 0) resolve(out);
-          },
-          reject: (e) => {
-            if (!failed) reject(e);
-            failed = true;
-          },
-        });
-      });
-      this.schedule();
-    });
+  async scoreMany(vectors: readonly FeatureVector[]): Promise<Score[]> {
+    // A whole batch needs no lingering for company: it is scored now, in chunks of maxBatch.
+    const out: Score[] = [];
+    for (let i = 0; i < vectors.length; i += this.maxBatch) out.push(...(await this.model.score(vectors.slice(i, i + this.maxBatch))));
+    return out;
   }
 
   /** A full batch runs now; otherwise the linger timer bounds the wait. */

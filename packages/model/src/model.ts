@@ -149,16 +149,40 @@ class OnnxAnomalyModel implements AnomalyModel {
     if (batch.length === 0) return [];
     const { scores, errors, input } = await this.run(batch);
     const t = this.threshold;
-    return Array.from(scores, (score, i) => ({
-      score,
-      anomalous: score >= t,
-      normalised: score / (score + t),
-      top: topFeatures(errors, input, i * FEATURE_COUNT, this.topK),
-    }));
+    const out = new Array<Score>(scores.length);
+    for (let i = 0; i < scores.length; i++) out[i] = new RowScore(scores[i]!, t, errors, input, i * FEATURE_COUNT, this.topK);
+    return out;
   }
 
   close(): Promise<void> {
     return this.session.release();
+  }
+}
+
+/**
+ * One row's score over the batch's output arrays. The explanation (`top`) is worked out on
+ * first read: most rows are never explained, and building it for each was most of the cost of
+ * scoring over bare inference.
+ */
+class RowScore implements Score {
+  readonly anomalous: boolean;
+  readonly normalised: number;
+  private explained: FeatureContribution[] | undefined;
+
+  constructor(
+    readonly score: number,
+    threshold: number,
+    private readonly errors: Float32Array,
+    private readonly input: Float32Array,
+    private readonly offset: number,
+    private readonly k: number,
+  ) {
+    this.anomalous = score >= threshold;
+    this.normalised = score / (score + threshold);
+  }
+
+  get top(): FeatureContribution[] {
+    return (this.explained ??= topFeatures(this.errors, this.input, this.offset, this.k));
   }
 }
 
