@@ -1,12 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '@soc/config';
+import { openEmbeddedBus } from '@soc/bus';
+import { openEmbeddedStore } from '@soc/store';
 import { rng } from '@soc/prng';
 import { parseLine } from '@soc/parsers';
 import { TOPICS, alertId } from '@soc/schema';
-import { createLogger } from '@soc/telemetry';
-import { startServices } from '@soc/cli/runtime';
+import { startSoc } from '../helpers/soc-process.ts';
 
 /**
  * The realistic sensor mix of issue 11, seeded: 90% Zeek conn over about 30,000 internal hosts
@@ -92,6 +92,12 @@ function expectedAlertIds(lines: string[]): string[] {
   return ids;
 }
 
+/** The process's peak resident set (VmHWM: every thread, native memory included), KiB. */
+function peakRssKiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
@@ -109,8 +115,6 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
   const concurrency = opts.concurrency ?? 4;
   const lines = realisticMix(n, 11, { alertShare: opts.alertShare });
   const dir = mkdtempSync(join(tmpdir(), 'soc-bench-'));
-  const cfg = loadConfig({ env: {}, overrides: { dataDir: dir, api: { port: 0, rateLimitPerSecond: 100_000 }, collector: { rateLimit: { eventsPerSecond: 10_000_000, burst: 10_000_000 } } } });
-  const logger = createLogger('bench', { level: 'warn' });
   const bodies: { body: string; lastAlert?: string }[] = [];
   let alerts = 0;
   for (let i = 0; i < n; i += batch) {
@@ -121,14 +125,15 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
   // The yardstick runs before and after the pipeline and the mean is used: a shared machine's
   // load drifts during a run, and the ratio should see the same load as the pipeline did.
   const baselineBefore = jsonBaseline(lines);
-  let peakRss = process.memoryUsage().rss;
-  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-  const running = await startServices(cfg, ['collector', 'detector', 'indexer', 'api'], logger);
+  // `soc start` as its own process, as an operator runs it: its RSS is the pipeline's alone.
+  const config = join(dir, 'bench.json');
+  writeFileSync(config, JSON.stringify({ api: { rateLimitPerSecond: 100_000 }, collector: { rateLimit: { eventsPerSecond: 10_000_000, burst: 10_000_000 } } }));
+  const soc = await startSoc({ dataDir: join(dir, 'data'), args: ['--config', config] });
+  // Progress is read from the data files, read-only beside the running process (SQLite WAL).
+  const bus = openEmbeddedBus({ path: join(dir, 'data', 'bus.db') });
+  const store = openEmbeddedStore({ path: join(dir, 'data', 'alerts.db') });
   try {
-    const { readFileSync } = await import('node:fs');
-    const creds = JSON.parse(readFileSync(running.credentialsPath, 'utf8')) as { credentials: { role: string; token: string }[] };
-    const sensor = creds.credentials.find((c) => c.role === 'sensor')!.token;
-    const store = running.store!;
+    const sensor = soc.sensorToken;
     const latencies: number[] = [];
     const watching = new Map<string, number>();
     const t0 = process.hrtime.bigint();
@@ -157,7 +162,7 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
           for (;;) {
             let r: Response;
             try {
-              r = await fetch(`${running.urls.collector}/v1/events?format=auto`, { method: 'POST', body: b.body, headers: { authorization: `Bearer ${sensor}` } });
+              r = await fetch(`${soc.url}/v1/events?format=auto`, { method: 'POST', body: b.body, headers: { authorization: `Bearer ${sensor}` } });
             } catch (err) {
               // A keep-alive socket closed under us: not acknowledged, so sent again (ids make that idempotent).
               resets++;
@@ -183,7 +188,7 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
     // Done when the detector has consumed every event and the store holds every alert.
     // The per-batch watch (a get by id) is cheap; the full count runs only once it is through.
     for (;;) {
-      if (watching.size === 0 && (await running.bus.lag('soc-detector', TOPICS.events)).every((p) => p.lag === 0)) {
+      if (watching.size === 0 && (await bus.lag('soc-detector', TOPICS.events)).every((p) => p.lag === 0)) {
         const stored = (await store.search({ sort: '@timestamp', order: 'desc', limit: 1, detector: ['suricata'] })).total;
         if (stored >= alerts) break;
       }
@@ -191,6 +196,7 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
     }
     const seconds = now();
     clearInterval(watcher);
+    const peakRss = peakRssKiB(soc.proc.pid!);
     const baselineAfter = jsonBaseline(lines);
     const baseline = (baselineBefore + baselineAfter) / 2;
     const endToEnd = n / seconds;
@@ -208,12 +214,13 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
       json_parse_stringify_events_per_s: Math.round(baseline),
       json_baseline_before_after: [Math.round(baselineBefore), Math.round(baselineAfter)],
       ratio_to_json_baseline: Number((endToEnd / baseline).toFixed(3)),
-      peak_rss_mib: Math.round(peakRss / 2 ** 20),
+      peak_rss_mib: Math.round(peakRss / 1024),
       ...(opts.rate ? { rate: opts.rate, latency_202_to_queryable_s: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100), samples: latencies.length } } : {}),
     };
   } finally {
-    clearInterval(rssTimer);
-    await running.stop();
+    await store.close();
+    await bus.close();
+    await soc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
