@@ -6,19 +6,23 @@ import { benchSignals } from '@soc/signals';
 import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
+import { benchStages } from './stages.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
 
 /**
  * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
  * same run, because the machine is shared and noisy: compare ratios, not absolute numbers.
  */
+// BENCH_EVENTS shortens a run while developing; BENCH_RATE paces the latency run.
 const eventsOr = (n: number) => Number(process.env.BENCH_EVENTS ?? n);
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
-  // Issue 11's loads; BENCH_EVENTS shortens them while developing.
+  // Issue 11's loads.
   pipeline: () => benchPipeline({ events: eventsOr(200_000) }),
   'pipeline-alerts': () => benchPipeline({ events: eventsOr(100_000), alertShare: 1 }),
-  'pipeline-latency': () => benchPipeline({ events: eventsOr(100_000), rate: 10_000 }),
+  'pipeline-latency': () => benchPipeline({ events: eventsOr(100_000), rate: Number(process.env.BENCH_RATE ?? 10_000) }),
+  // One process per service: what to size a cluster from.
+  stages: () => benchStages({ events: eventsOr(100_000) }),
   parsers: async () => benchParsers(),
   bus: async () => {
     const r = await benchEmbeddedBus({ valueBytes: 1500, batchSize: 1000 });

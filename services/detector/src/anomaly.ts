@@ -101,7 +101,10 @@ export function anomalyAnalyzer(o: AnomalyOptions): Analyzer {
       scores.forEach((s, i) => {
         if (s.anomalous) record(flows[i]!.e, flows[i]!.flow, flows[i]!.vector, s, touched);
       });
-      return [...touched].map((g) => structuredClone(g.alert));
+      // A snapshot per touched group: record() replaces the nested objects it changes
+      // (explanation, destination, network) rather than mutating them, so copying the top level
+      // and the one array it appends to is enough, at a fraction of a deep clone's cost.
+      return [...touched].map((g) => ({ ...g.alert, related_events: g.alert.related_events.slice() }));
     },
     close: async () => {
       scorer.flush();
