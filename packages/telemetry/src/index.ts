@@ -31,8 +31,9 @@ export class Metrics {
   readonly httpRequests: Counter<'service' | 'route' | 'status'>;
   readonly federation: Counter<'direction' | 'outcome' | 'reason'>;
   readonly flowsScored: Counter;
+  readonly consumerDeadLetters: Counter<'group' | 'topic' | 'stage'>;
   readonly queueDepth: Gauge<'stage'>;
-  /** Latest snapshots of this process's worker threads (detector, indexer, parsers), by thread. */
+  /** Latest snapshots of this process's worker threads (detector, indexer), by thread. */
   private readonly threads = new Map<string, MetricObjectWithValues<MetricValue<string>>[]>();
 
   constructor(opts: { defaults?: boolean } = {}) {
@@ -48,6 +49,7 @@ export class Metrics {
     this.httpRequests = new Counter({ name: 'soc_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['service', 'route', 'status'], registers: [r] });
     this.federation = new Counter({ name: 'soc_federation_messages_total', help: 'Federation envelopes by direction and outcome', labelNames: ['direction', 'outcome', 'reason'], registers: [r] });
     this.flowsScored = new Counter({ name: 'soc_flows_scored_total', help: 'Flow events scored by the anomaly model', registers: [r] });
+    this.consumerDeadLetters = new Counter({ name: 'soc_consumer_dead_letters_total', help: 'Poison bus records a consumer gave up on and dead-lettered', labelNames: ['group', 'topic', 'stage'], registers: [r] });
     this.queueDepth = new Gauge({ name: 'soc_queue_depth', help: 'Work waiting in a bounded in-process queue (events), by stage', labelNames: ['stage'], registers: [r] });
   }
 

@@ -15,7 +15,8 @@ import { startFederationParts } from './federation.ts';
 import { startStage, startStageThread, type Stoppable } from './stages.ts';
 import { OUTBOUND_GROUP } from '@soc/svc-federation';
 
-export { SHIPPED_MODEL } from './stages.ts';
+import { SHIPPED_MODEL } from './stages.ts';
+export { SHIPPED_MODEL };
 
 export const SERVICES = ['collector', 'detector', 'indexer', 'api', 'federation'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -120,7 +121,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       stack.push({ name: 'backpressure', stop: async () => backpressure.close() });
       routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst, backpressure });
     }
-    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir)) }), ...federation.routes];
+    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
 
     const urls: Running['urls'] = {};
     const serve = async (name: string, host: string, port: number, r: Route[]) => {
