@@ -20,6 +20,9 @@ export const layoutNames = (alias: string) => ({
   indexTemplate: alias,
   pattern: `${alias}-*`,
   firstIndex: `${alias}-000001`,
+  /** Plain indices beside the alerts: the audit trail (create-only writes) and the cases. */
+  audit: `${alias}-audit`,
+  cases: `${alias}-cases`,
 });
 
 export function ilmPolicy(o: LayoutOptions) {
@@ -70,6 +73,7 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
     origin: { properties: { soc: keyword, country: keyword, name: keyword } },
     tlp: keyword,
     status: keyword,
+    assignee: keyword,
     federation: { properties: { message_id: keyword, received_at: date, hops: { type: 'integer' }, path: keyword } },
     links: { properties: { type: keyword, alert_id: keyword, origin: keyword } },
     labels: { type: 'flattened' },
@@ -94,3 +98,36 @@ export function indexTemplate(alias: string) {
     template: { settings: { 'index.lifecycle.name': n.policy, 'index.lifecycle.rollover_alias': alias } },
   };
 }
+
+/** The audit trail: entries are only ever created (op_type create), never updated. */
+export const AUDIT_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    at: date,
+    actor: keyword,
+    target: { properties: { kind: keyword, id: keyword } },
+    action: keyword,
+    from: keyword,
+    to: keyword,
+    text: { type: 'text', index: false },
+  },
+};
+
+export const CASE_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    title: textWithKeyword,
+    description: text,
+    severity: keyword,
+    tlp: keyword,
+    status: keyword,
+    assignee: keyword,
+    alert_ids: keyword,
+    notes: { properties: { at: date, author: keyword, text: { type: 'text', index: false } } },
+    created_at: date,
+    created_by: keyword,
+    updated_at: date,
+  },
+};
