@@ -247,6 +247,8 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         by_detector: oracleTerms(matching, (a) => a.detector, req.size),
         by_rule: oracleTerms(matching, (a) => a.rule.id, req.size),
         by_host: oracleTerms(matching, (a) => a.host?.name, req.size),
+        by_source: oracleTerms(matching, (a) => a.source?.ip, req.size),
+        by_destination: oracleTerms(matching, (a) => a.destination?.ip, req.size),
         over_time: oracleHistogram(matching, step),
       });
     });

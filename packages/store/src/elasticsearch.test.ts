@@ -278,6 +278,8 @@ describe('elasticsearch adapter: queries', () => {
         by_detector: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [{ key: 'rules', doc_count: 9 }] },
         by_rule: { doc_count_error_upper_bound: 0, sum_other_doc_count: 2, buckets: [{ key: 'rules-1', doc_count: 7 }] },
         by_host: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [] },
+        by_source: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [{ key: '10.0.0.1', doc_count: 9 }] },
+        by_destination: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [] },
         over_time: {
           buckets: [
             { key_as_string: '2024-03-01T05:00:00.000Z', key: hour, doc_count: 4 },
@@ -297,6 +299,8 @@ describe('elasticsearch adapter: queries', () => {
         by_detector: terms('detector'),
         by_rule: terms('rule.id'),
         by_host: terms('host.name'),
+        by_source: terms('source.ip'),
+        by_destination: terms('destination.ip'),
         over_time: { date_histogram: { field: '@timestamp', fixed_interval: '1h', min_doc_count: 1 } },
       },
     });
@@ -306,6 +310,8 @@ describe('elasticsearch adapter: queries', () => {
       by_detector: [{ key: 'rules', count: 9 }],
       by_rule: [{ key: 'rules-1', count: 7 }],
       by_host: [],
+      by_source: [{ key: '10.0.0.1', count: 9 }],
+      by_destination: [],
       over_time: [{ key: '2024-03-01T05:00:00.000Z', count: 4 }, { key: '2024-03-01T07:00:00.000Z', count: 5 }],
     });
   });

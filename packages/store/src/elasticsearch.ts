@@ -86,6 +86,8 @@ export function toEsAggregations(index: string, q: AlertQuery, req: AggregationR
       by_detector: terms('detector'),
       by_rule: terms('rule.id'),
       by_host: terms('host.name'),
+      by_source: terms('source.ip'),
+      by_destination: terms('destination.ip'),
       over_time: { date_histogram: { field: '@timestamp', fixed_interval: req.interval, min_doc_count: 1 } },
     },
   };
@@ -325,6 +327,8 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
         by_detector: termsBuckets(aggs.by_detector),
         by_rule: termsBuckets(aggs.by_rule),
         by_host: termsBuckets(aggs.by_host),
+        by_source: termsBuckets(aggs.by_source),
+        by_destination: termsBuckets(aggs.by_destination),
         over_time: histogramBuckets(aggs.over_time),
       };
     },

@@ -360,6 +360,8 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger }): Aler
           by_detector: terms('detector'),
           by_rule: terms('rule_id'),
           by_host: terms('host'),
+          by_source: terms('source_ip'),
+          by_destination: terms('destination_ip'),
           over_time: overTime.map((b) => ({ key: new Date(b.start).toISOString(), count: b.count })),
         };
       });

@@ -64,6 +64,8 @@ export interface Aggregations {
   by_detector: Bucket[];
   by_rule: Bucket[];
   by_host: Bucket[];
+  by_source: Bucket[];
+  by_destination: Bucket[];
   /** Keys are ISO timestamps of bucket starts (UTC), ascending; empty buckets omitted. */
   over_time: Bucket[];
 }

@@ -1,2 +1,3 @@
 export * from './routes.ts';
 export * from './stix.ts';
+export * from './console.ts';
