@@ -172,7 +172,7 @@ describe.skipIf(missing !== undefined)('console in headless Chromium', () => {
     expect(await page.getAttribute('#assignee', 'readonly')).not.toBeNull();
     // Forcing it from the page (with the session and its CSRF token) is refused by the server.
     const forced = await page.evaluate(async (alertId) => {
-      const s = await (await fetch('/v1/session')).json();
+      const s = (await (await fetch('/v1/session')).json()) as { csrf: string };
       const r = await fetch(`/v1/alerts/${alertId}`, { method: 'PATCH', headers: { 'content-type': 'application/json', 'x-csrf-token': s.csrf }, body: JSON.stringify({ status: 'acknowledged' }) });
       return r.status;
     }, id);
