@@ -112,8 +112,8 @@ export class AuthDb {
   }
 
   async addUser(name: string, role: UserRole, password: string): Promise<User> {
-    UserName.parse(name);
-    UserRole.parse(role);
+    checkName(name);
+    if (!UserRole.safeParse(role).success) throw new ValidationError(`a user's role is one of ${USER_ROLES.join(', ')}`);
     checkPassword(password);
     const hash = await hashPassword(password);
     try {
@@ -155,7 +155,7 @@ export class AuthDb {
   }
 
   setRole(name: string, role: UserRole): User {
-    UserRole.parse(role);
+    if (!UserRole.safeParse(role).success) throw new ValidationError(`a user's role is one of ${USER_ROLES.join(', ')}`);
     const r = this.db.prepare('UPDATE users SET role = ? WHERE name = ?').run(role, name);
     if (r.changes === 0) throw new ValidationError(`no user ${name}`);
     return this.user(name)!;
@@ -210,8 +210,8 @@ export class AuthDb {
 
   /** A new API or sensor token; the secret is returned once and only its hash is kept. */
   createToken(name: string, role: Role): { token: string; info: TokenInfo } {
-    UserName.parse(name);
-    Role.parse(role);
+    checkName(name);
+    if (!Role.safeParse(role).success) throw new ValidationError(`a token's role is one of ${Role.options.join(', ')}`);
     const token = newToken(role);
     const id = `tok_${randomBytes(6).toString('hex')}`;
     this.db.prepare('INSERT INTO tokens (id, name, role, hash, created_ms) VALUES (?, ?, ?, ?, ?)').run(id, name, role, sha256(token), this.now());
@@ -240,6 +240,11 @@ export class AuthDb {
     const r = this.db.prepare('SELECT name, role FROM tokens WHERE hash = ? AND revoked_ms IS NULL').get(sha256(token)) as { name: string; role: Role } | undefined;
     return r && { name: r.name, role: r.role };
   }
+}
+
+function checkName(name: string): void {
+  const r = UserName.safeParse(name);
+  if (!r.success) throw new ValidationError(`bad name ${JSON.stringify(name.slice(0, 80))}: ${r.error.issues[0]?.message}`);
 }
 
 function checkPassword(p: string): void {

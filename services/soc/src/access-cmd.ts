@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthDb, USER_ROLES, UserRole } from '@soc/auth';
@@ -12,6 +13,7 @@ import { ConfigError } from '@soc/errors';
 
 function openAuth(values: { 'data-dir'?: string; config?: string }): AuthDb {
   const cfg = loadConfig({ file: values.config, overrides: values['data-dir'] ? { dataDir: values['data-dir'] } : {} });
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   return new AuthDb(join(cfg.dataDir, 'auth.db'));
 }
 

@@ -83,6 +83,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`soc: unknown command "${command}"\n${USAGE}\n`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage: soc ${command} ${c.args}\n${c.help}\n`);
+    return 0;
+  }
   return c.run(rest);
 }
 
