@@ -6,6 +6,7 @@ import { benchSignals } from '@soc/signals';
 import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
+import { benchConsole } from './console.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
 
 /**
@@ -29,6 +30,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   detector: () => benchScoring(SHIPPED_MODEL),
   // Heap figures need `node --expose-gc` (the bench script passes it).
   signals: async () => benchSignals(),
+  // With 100,000 alerts: server time of the console's first page and filtered queries.
+  console: () => benchConsole(),
 };
 
 const only = process.argv.slice(2);

@@ -3,8 +3,9 @@ import type { Cidr } from '@soc/netaddr';
 
 /**
  * Translates the query tree to an SQLite WHERE fragment over the embedded store's `alerts`
- * table. Every leaf is made two-valued (IFNULL(…, 0)) so that NOT of a missing field is true, as
- * in Elasticsearch's must_not and the in-memory evaluator.
+ * table. A leaf on a nullable column under a NOT is made two-valued (IFNULL(…, 0)) so that NOT
+ * of a missing field is true, as in Elasticsearch's must_not and the in-memory evaluator;
+ * elsewhere leaves stay bare so that SQLite can use the column's index.
  */
 
 export interface Sql {
@@ -40,6 +41,9 @@ const COLUMN: Record<Exclude<Field, TextField | 'ip'>, string> = {
 /** FTS5 column of each text field. */
 const FTS_COLUMN: Record<TextField, string> = { message: 'message', 'rule.name': 'rule_name', 'explanation.summary': 'summary' };
 
+/** Columns that may be NULL (optional alert fields). */
+const NULLABLE = new Set(['host', 'source_ip_key', 'destination_ip_key', 'assignee', "(doc ->> '$.rule.category')", "(doc ->> '$.network.transport')", "(doc ->> '$.network.protocol')", "(doc ->> '$.source.port')", "(doc ->> '$.destination.port')"]);
+
 const OP = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 /**
@@ -67,9 +71,10 @@ export function ftsPhrase(node: Extract<Node, { kind: 'text' }>): string {
 
 export function toSql(node: Node, nowMs: number): Sql {
   const params: (string | number)[] = [];
-  const leaf = (sql: string, ...p: (string | number)[]) => {
+  let negated = 0;
+  const leaf = (col: string, sql: string, ...p: (string | number)[]) => {
     params.push(...p);
-    return `IFNULL(${sql}, 0)`;
+    return negated > 0 && NULLABLE.has(col) ? `IFNULL(${sql}, 0)` : sql;
   };
   const walk = (n: Node): string => {
     switch (n.kind) {
@@ -79,24 +84,32 @@ export function toSql(node: Node, nowMs: number): Sql {
         return `(${n.children.map(walk).join(' AND ')})`;
       case 'or':
         return `(${n.children.map(walk).join(' OR ')})`;
-      case 'not':
-        return `(NOT ${walk(n.child)})`;
+      case 'not': {
+        negated++;
+        const inner = walk(n.child);
+        negated--;
+        return `(NOT ${inner})`;
+      }
       case 'text':
         params.push(ftsPhrase(n));
         return 'seq IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?)';
       case 'keyword': {
         const col = COLUMN[n.field as keyof typeof COLUMN];
-        return n.wildcard ? leaf(`${col} GLOB ?`, toGlob(n.value)) : leaf(`${col} = ?`, n.value);
+        return n.wildcard ? leaf(col, `${col} GLOB ?`, toGlob(n.value)) : leaf(col, `${col} = ?`, n.value);
       }
       case 'ip': {
         const [lo, hi] = cidrKeyRange(n.cidr);
-        const one = (col: string) => (lo === hi ? leaf(`${col} = ?`, lo) : leaf(`${col} BETWEEN ? AND ?`, lo, hi));
+        const one = (col: string) => (lo === hi ? leaf(col, `${col} = ?`, lo) : leaf(col, `${col} BETWEEN ? AND ?`, lo, hi));
         return n.field === 'ip' ? `(${one('source_ip_key')} OR ${one('destination_ip_key')})` : one(COLUMN[n.field]);
       }
-      case 'range':
-        return leaf(`${COLUMN[n.field as keyof typeof COLUMN]} ${OP[n.op]} ?`, n.value);
-      case 'time':
-        return leaf(`${COLUMN[n.field as keyof typeof COLUMN]} ${OP[n.op]} ?`, timeMsOf(n.at, nowMs));
+      case 'range': {
+        const col = COLUMN[n.field as keyof typeof COLUMN];
+        return leaf(col, `${col} ${OP[n.op]} ?`, n.value);
+      }
+      case 'time': {
+        const col = COLUMN[n.field as keyof typeof COLUMN];
+        return leaf(col, `${col} ${OP[n.op]} ?`, timeMsOf(n.at, nowMs));
+      }
     }
   };
   const sql = walk(node);
