@@ -43,6 +43,7 @@ try {
   await api(soc.url, soc.analystToken, '/v1/cases', { method: 'POST', body: JSON.stringify({ title: 'SSH scanning from 203.0.113.0/24', severity: 'high', tlp: 'AMBER', alert_ids: ids.slice(0, 3) }) });
 
   const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  await page.emulateMedia({ colorScheme: 'dark' });
   const password = (JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8')) as { users: { password: string }[] }).users[0]!.password;
   await page.goto(`${soc.url}/#/login`);
   await page.screenshot({ path: join(out, 'login.png') });
