@@ -147,6 +147,39 @@ describe.skipIf(missing !== undefined)('console in headless Chromium', () => {
     expect(cases.body.cases[0].created_by).toBe('admin');
   });
 
+  it('renders every page from the keyboard, in dark and light, without script errors', async () => {
+    await page.goto(`${soc.url}/#/alerts`);
+    await page.waitForSelector('tbody tr.alert-row');
+    const pages = ['Alerts', 'Hunt', 'Cases', 'Dashboards', 'Federation', 'Models', 'Dead letters'];
+    for (const [i, title] of pages.entries()) {
+      await page.locator('main').focus();
+      await page.keyboard.press('g');
+      await page.keyboard.press(String(i + 1));
+      await page.waitForSelector(`main h1:has-text("${title}")`);
+    }
+    await page.goto(`${soc.url}/#/dashboards`);
+    await page.waitForSelector('figcaption:has-text("Top rules")');
+    // Rule names, not ids.
+    expect(await page.textContent('figure:has(figcaption:has-text("Top rules"))')).toContain('ET SCAN Potential SSH Scan');
+    await page.goto(`${soc.url}/#/hunt?q=${encodeURIComponent('source.ip:203.0.113.0/24')}`);
+    await page.waitForSelector('svg.chart rect.bar');
+    await page.goto(`${soc.url}/#/alerts`);
+    await page.waitForSelector('tbody tr.alert-row');
+    const before = await page.getAttribute('html', 'data-theme');
+    await page.locator('main').focus();
+    await page.keyboard.press('t');
+    expect(await page.getAttribute('html', 'data-theme')).toBe(before === 'dark' ? 'light' : 'dark');
+    // `/` focuses the query bar; j/k/Enter move through and open alerts.
+    await page.locator('main').focus();
+    await page.keyboard.press('/');
+    expect(await page.evaluate('document.activeElement.id')).toBe('q');
+    await page.locator('tbody tr.alert-row').first().focus();
+    await page.keyboard.press('j');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#explanation');
+    expect(pageErrors).toEqual([]);
+  });
+
   it('logs out: the session cookie no longer works', async () => {
     const cookie = (await context.cookies()).find((c) => c.name === 'soc_session');
     expect(cookie?.httpOnly).toBe(true);

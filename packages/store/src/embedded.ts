@@ -113,6 +113,9 @@ const COLUMNS = [
 /** Columns added after the first release: created on open, and filled in for existing rows. */
 const ADDED_COLUMNS = ['source_ip_key', 'destination_ip_key', 'assignee'] as const;
 const ADDED_INDEXES = `
+-- Covers every filter column: counts and aggregations scan this instead of the wide rows.
+CREATE INDEX IF NOT EXISTS alerts_filters ON alerts (ts_ms, severity_rank, score, status, detector, rule_id, host, source_ip, destination_ip,
+  source_ip_key, destination_ip_key, origin, tlp, assignee, severity, count, first_seen_ms, last_seen_ms);
 CREATE INDEX IF NOT EXISTS alerts_source_ip_key ON alerts (source_ip_key);
 CREATE INDEX IF NOT EXISTS alerts_destination_ip_key ON alerts (destination_ip_key);
 CREATE INDEX IF NOT EXISTS alerts_assignee ON alerts (assignee);
@@ -195,33 +198,39 @@ interface Where {
   params: (string | number)[];
 }
 
-/** The WHERE clause for every AlertQuery filter (not the cursor); `q` is resolved at `nowMs`. */
-export function buildWhere(q: AlertQuery, nowMs: number): Where {
+/**
+ * The WHERE clause for every AlertQuery filter (not the cursor); `q` is resolved at `nowMs`.
+ * `orderedScan` marks filter columns unindexable (unary `+`), for a page query: walking the sort
+ * index and stopping at the page's end beats collecting every match through a filter index and
+ * sorting it. Counts keep the indexes (and the covering index).
+ */
+export function buildWhere(q: AlertQuery, nowMs: number, orderedScan = false): Where {
   const parts: string[] = [];
   const params: (string | number)[] = [];
+  const c = (col: string) => (orderedScan ? `+${col}` : col);
   const eq = (col: string, v: string | undefined) => {
     if (v === undefined) return;
-    parts.push(`${col} = ?`);
+    parts.push(`${c(col)} = ?`);
     params.push(v);
   };
   const anyOf = (col: string, vs: readonly string[] | undefined) => {
     if (vs === undefined) return;
-    parts.push(`${col} IN (${vs.map(() => '?').join(', ')})`);
+    parts.push(`${c(col)} IN (${vs.map(() => '?').join(', ')})`);
     params.push(...vs);
   };
-  const cmp = (expr: string, v: number | undefined) => {
+  const cmp = (col: string, op: string, v: number | undefined) => {
     if (v === undefined) return;
-    parts.push(expr);
+    parts.push(`${c(col)} ${op} ?`);
     params.push(v);
   };
-  cmp('ts_ms >= ?', q.from === undefined ? undefined : timeMs(q.from));
-  cmp('ts_ms < ?', q.to === undefined ? undefined : timeMs(q.to));
-  cmp('severity_rank >= ?', q.severity_min === undefined ? undefined : severityRank(q.severity_min));
+  cmp('ts_ms', '>=', q.from === undefined ? undefined : timeMs(q.from));
+  cmp('ts_ms', '<', q.to === undefined ? undefined : timeMs(q.to));
+  cmp('severity_rank', '>=', q.severity_min === undefined ? undefined : severityRank(q.severity_min));
   eq('host', q.host);
   eq('source_ip', q.source_ip);
   eq('destination_ip', q.destination_ip);
   if (q.ip !== undefined) {
-    parts.push('(source_ip = ? OR destination_ip = ?)');
+    parts.push(`(${c('source_ip')} = ? OR ${c('destination_ip')} = ?)`);
     params.push(q.ip, q.ip);
   }
   anyOf('detector', q.detector);
@@ -231,7 +240,7 @@ export function buildWhere(q: AlertQuery, nowMs: number): Where {
   anyOf('tlp', q.tlp);
   const tree = queryTree(q);
   if (tree.kind !== 'all') {
-    const sql = toSql(tree, nowMs);
+    const sql = toSql(tree, nowMs, orderedScan);
     parts.push(sql.sql);
     params.push(...sql.params);
   }
@@ -313,7 +322,9 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger }): Aler
 
     async search(q): Promise<SearchResult> {
       assertIpFilters(q);
-      const where = buildWhere(q, Date.now());
+      const now = Date.now();
+      const where = buildWhere(q, now);
+      const scan = buildWhere(q, now, true);
       const col = SORT_COLUMN[q.sort];
       const dir = q.order === 'asc' ? 'ASC' : 'DESC';
       const keyset: Where = { sql: '1', params: [] };
@@ -325,8 +336,8 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger }): Aler
       return sqlite('search', () => {
         const total = (db.prepare(`SELECT count(*) AS n FROM alerts WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
         const rows = db
-          .prepare(`SELECT doc, ${col} AS sv, id FROM alerts WHERE ${where.sql} AND ${keyset.sql} ORDER BY ${col} ${dir}, id ${dir} LIMIT ?`)
-          .all(...where.params, ...keyset.params, q.limit + 1) as { doc: string; sv: number; id: string }[];
+          .prepare(`SELECT doc, ${col} AS sv, id FROM alerts WHERE ${scan.sql} AND ${keyset.sql} ORDER BY ${col} ${dir}, id ${dir} LIMIT ?`)
+          .all(...scan.params, ...keyset.params, q.limit + 1) as { doc: string; sv: number; id: string }[];
         const page = rows.slice(0, q.limit);
         const last = page[page.length - 1];
         return {

@@ -69,12 +69,14 @@ export function ftsPhrase(node: Extract<Node, { kind: 'text' }>): string {
   return node.fields.length === 1 ? `${FTS_COLUMN[node.fields[0]!]} : ${phrase}` : phrase;
 }
 
-export function toSql(node: Node, nowMs: number): Sql {
+/** `orderedScan`: filter columns other than `id` are written `+col`, so no index serves them (see buildWhere). */
+export function toSql(node: Node, nowMs: number, orderedScan = false): Sql {
   const params: (string | number)[] = [];
   let negated = 0;
   const leaf = (col: string, sql: string, ...p: (string | number)[]) => {
     params.push(...p);
-    return negated > 0 && NULLABLE.has(col) ? `IFNULL(${sql}, 0)` : sql;
+    const bare = orderedScan && col !== 'id' && !col.startsWith('(') ? sql.replace(col, `+${col}`) : sql;
+    return negated > 0 && NULLABLE.has(col) ? `IFNULL(${bare}, 0)` : bare;
   };
   const walk = (n: Node): string => {
     switch (n.kind) {

@@ -12,6 +12,7 @@ import { evaluate, parseQuery } from '@soc/query';
 import { Alert, DeadLetter, TOPICS, decodeJson } from '@soc/schema';
 import { CaseInput, CasePatch, CaseQuery, type AlertStore } from '@soc/store';
 import type { Logger } from '@soc/telemetry';
+import { keyId, type TrustList } from '@soc/federation';
 import { answering, parseQuery as parseParams } from './routes.ts';
 
 /**
@@ -84,7 +85,7 @@ export interface ConsoleOptions {
   indexerGroup: string;
   /** This SOC's id: alerts of any other origin are partner alerts. */
   self: string;
-  trustList?: () => Promise<unknown>;
+  trustList?: () => Promise<TrustList>;
   rollbackModel?: (version: string | undefined) => Promise<unknown>;
   /** Cookies marked Secure (set behind TLS). */
   secureCookies?: boolean;
@@ -214,7 +215,7 @@ export function consoleRoutes(o: ConsoleOptions): Route[] {
           const d = decodeJson(DeadLetter, r.value, 'dead letter');
           return d.ok && d.value.stage === 'federation' ? [{ offset: r.offset, ...d.value }] : [];
         });
-        sendJson(res, 200, { self: o.self, partner_alerts: partner.alerts, partner_total: partner.total, quarantine, trust: o.trustList ? await o.trustList() : null });
+        sendJson(res, 200, { self: o.self, partner_alerts: partner.alerts, partner_total: partner.total, quarantine, trust: o.trustList ? trustView(await o.trustList()) : null });
       },
     },
     ...(o.rollbackModel
@@ -232,6 +233,11 @@ export function consoleRoutes(o: ConsoleOptions): Route[] {
       : []),
   ];
 }
+
+/** The trust list as analysts read it: who, and the key id (not the key itself). */
+const trustView = (t: TrustList) => ({
+  partners: t.partners.map((p) => ({ id: p.id, country: p.country, name: p.name, key_id: keyId(p.publicKey), relays: p.allowRelayFrom })),
+});
 
 /**
  * Streams alerts as the indexer commits them: one `alert` event per alert (read back from the

@@ -506,7 +506,7 @@ async function federationPage() {
       h('section', { class: 'card' }, h('h2', {}, `Quarantine (${f.quarantine.length})`),
         f.quarantine.length ? h('table', {}, h('thead', {}, h('tr', {}, ['Time', 'From', 'Reason'].map((c) => h('th', {}, c)))), h('tbody', {}, f.quarantine.map((d) => h('tr', {}, h('td', {}, fmtTime(d['@timestamp'])), h('td', {}, d.source), h('td', {}, d.reason))))) : h('p', { class: 'muted' }, 'Nothing quarantined.')),
       h('section', { class: 'card' }, h('h2', {}, 'Trust list'),
-        f.trust === null ? h('p', { class: 'muted' }, 'Federation is not configured on this SOC.') : h('table', {}, h('thead', {}, h('tr', {}, ['SOC', 'Country', 'Name', 'Key id'].map((c) => h('th', {}, c)))), h('tbody', {}, trust.map((p) => h('tr', {}, h('td', {}, p.id), h('td', {}, p.country ?? ''), h('td', {}, p.name ?? ''), h('td', { class: 'mono' }, p.key_id ?? p.keyId ?? '')))))),
+        f.trust === null ? h('p', { class: 'muted' }, 'Federation is not configured on this SOC.') : h('table', {}, h('thead', {}, h('tr', {}, ['SOC', 'Country', 'Name', 'Key id', 'Relays'].map((c) => h('th', {}, c)))), h('tbody', {}, trust.map((p) => h('tr', {}, h('td', {}, p.id), h('td', {}, p.country ?? ''), h('td', {}, p.name ?? ''), h('td', { class: 'mono' }, p.key_id), h('td', {}, p.relays ? 'yes' : 'no')))))),
     );
   } catch (err) {
     fail(err);
@@ -518,8 +518,9 @@ async function modelsPage() {
   try {
     const { models } = await get('/v1/models');
     main.append(
-      h('table', {}, h('thead', {}, h('tr', {}, ['Version', 'Active', 'Kind', 'Created', 'Metrics'].map((c) => h('th', {}, c)))),
-        h('tbody', {}, models.map((m) => h('tr', {}, h('td', { class: 'mono' }, m.version ?? m.name ?? ''), h('td', {}, m.active ? 'active' : ''), h('td', {}, m.kind ?? ''), h('td', {}, fmtTime(m.created_at ?? m.createdAt)), h('td', { class: 'mono' }, JSON.stringify(m.metrics ?? {}).slice(0, 300)))))),
+      models.length === 0 ? h('p', { class: 'muted' }, 'No site model fitted yet: the shipped NSL-KDD model is active (pnpm soc model fit conn.log).') : null,
+      h('table', {}, h('thead', {}, h('tr', {}, ['Version', 'Active', 'Created', 'Metrics'].map((c) => h('th', {}, c)))),
+        h('tbody', {}, models.map((m) => h('tr', {}, h('td', { class: 'mono' }, m.version), h('td', {}, m.active ? 'active' : ''), h('td', {}, fmtTime(m.createdAt)), h('td', { class: 'mono' }, JSON.stringify(m.metrics ?? {}).slice(0, 400)))))),
       isLead()
         ? h('button', { type: 'button', id: 'rollback', onclick: async () => {
             try {
