@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { AuthError } from '@soc/errors';
+import { AuthError, SocError } from '@soc/errors';
 import { roleAllows } from '@soc/config';
 import { AuthDb, clearedSessionCookie, sessionCookie, sessionIdOf } from '@soc/auth';
 import type { Bus } from '@soc/bus';
@@ -226,7 +226,13 @@ export function consoleRoutes(o: ConsoleOptions): Route[] {
             roles: ['lead'],
             handler: async ({ req, res }) => {
               const { version } = await readJson(req, z.object({ version: z.string().max(128).optional() }).strict());
-              sendJson(res, 200, { active: await o.rollbackModel!(version) });
+              try {
+                sendJson(res, 200, { active: await o.rollbackModel!(version) });
+              } catch (err) {
+                // "Nothing to roll back to" is the registry's state, not a server fault.
+                if (!(err instanceof SocError) || err.retriable) throw err;
+                sendJson(res, 409, { error: err.message });
+              }
             },
           } satisfies Route,
         ]

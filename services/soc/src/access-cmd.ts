@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { AuthDb, USER_ROLES, UserRole } from '@soc/auth';
 import { Role, loadConfig, newPassword } from '@soc/config';
-import { ConfigError } from '@soc/errors';
+import { UsageError, parseFlags } from './cli.ts';
 
 /**
  * `soc users add|list|disable|enable|passwd|role` and `soc tokens create|list|revoke`: console
@@ -30,16 +29,16 @@ async function passwordFrom(stdin: boolean): Promise<{ password: string; generat
 const COMMON = { 'data-dir': { type: 'string' }, config: { type: 'string' } } as const;
 
 export async function usersCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, role: { type: 'string' }, 'password-stdin': { type: 'boolean', default: false } } });
+  const { values, positionals } = parseFlags(argv, { ...COMMON, role: { type: 'string' }, 'password-stdin': { type: 'boolean', default: false } }, 'users');
   const [sub, name] = positionals;
   const usage = `usage: soc users add NAME [--role ${USER_ROLES.join('|')}] [--password-stdin] | list | disable NAME | enable NAME | passwd NAME [--password-stdin] | role NAME ROLE`;
-  if (!sub || (sub !== 'list' && !name)) throw new ConfigError(usage, 'users');
+  if (!sub || (sub !== 'list' && !name)) throw new UsageError(usage, 'see soc users --help');
   const db = openAuth(values);
   try {
     switch (sub) {
       case 'add': {
         const role = UserRole.safeParse(values.role ?? 'analyst');
-        if (!role.success) throw new ConfigError(`--role is one of ${USER_ROLES.join(', ')} (sensors use tokens: soc tokens create)`, 'role');
+        if (!role.success) throw new UsageError(`--role is one of ${USER_ROLES.join(', ')}`, 'sensors use tokens: soc tokens create');
         const { password, generated } = await passwordFrom(values['password-stdin']);
         const user = await db.addUser(name!, role.data, password);
         out({ user, ...(generated ? { password } : {}) });
@@ -60,12 +59,12 @@ export async function usersCommand(argv: string[]): Promise<number> {
       }
       case 'role': {
         const role = UserRole.safeParse(positionals[2]);
-        if (!role.success) throw new ConfigError(usage, 'role');
+        if (!role.success) throw new UsageError(usage, 'see soc users --help');
         out({ user: db.setRole(name!, role.data) });
         return 0;
       }
       default:
-        throw new ConfigError(usage, 'users');
+        throw new UsageError(usage, 'see soc users --help');
     }
   } finally {
     db.close();
@@ -73,7 +72,7 @@ export async function usersCommand(argv: string[]): Promise<number> {
 }
 
 export async function tokensCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, role: { type: 'string' }, name: { type: 'string' } } });
+  const { values, positionals } = parseFlags(argv, { ...COMMON, role: { type: 'string' }, name: { type: 'string' } }, 'tokens');
   const [sub, id] = positionals;
   const usage = `usage: soc tokens create --name NAME --role ${Role.options.join('|')} | list | revoke ID`;
   const db = openAuth(values);
@@ -81,7 +80,7 @@ export async function tokensCommand(argv: string[]): Promise<number> {
     switch (sub) {
       case 'create': {
         const role = Role.safeParse(values.role);
-        if (!values.name || !role.success) throw new ConfigError(usage, 'tokens');
+        if (!values.name || !role.success) throw new UsageError(usage, 'see soc tokens --help');
         const { token, info } = db.createToken(values.name, role.data);
         out({ token, ...info });
         return 0;
@@ -90,11 +89,11 @@ export async function tokensCommand(argv: string[]): Promise<number> {
         out({ tokens: db.listTokens() });
         return 0;
       case 'revoke':
-        if (!id) throw new ConfigError(usage, 'tokens');
+        if (!id) throw new UsageError(usage, 'see soc tokens --help');
         out({ token: db.revokeToken(id) });
         return 0;
       default:
-        throw new ConfigError(usage, 'tokens');
+        throw new UsageError(usage, 'see soc tokens --help');
     }
   } finally {
     db.close();

@@ -154,7 +154,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
         rollbackModel: (version) => rollbackModel(modelsDir(cfg.dataDir), version),
       });
       // Console routes first: /v1/alerts/stream must win over /v1/alerts/:id.
-      routes.api = [...console_, ...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir)) }), ...federation.routes];
+      routes.api = [...console_, ...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
     }
 
     const urls: Running['urls'] = {};
