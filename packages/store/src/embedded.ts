@@ -113,9 +113,7 @@ const COLUMNS = [
 /** Columns added after the first release: created on open, and filled in for existing rows. */
 const ADDED_COLUMNS = ['source_ip_key', 'destination_ip_key', 'assignee'] as const;
 const ADDED_INDEXES = `
--- Covers every filter column: counts and aggregations scan this instead of the wide rows.
-CREATE INDEX IF NOT EXISTS alerts_filters ON alerts (ts_ms, severity_rank, score, status, detector, rule_id, host, source_ip, destination_ip,
-  source_ip_key, destination_ip_key, origin, tlp, assignee, severity, count, first_seen_ms, last_seen_ms);
+
 CREATE INDEX IF NOT EXISTS alerts_source_ip_key ON alerts (source_ip_key);
 CREATE INDEX IF NOT EXISTS alerts_destination_ip_key ON alerts (destination_ip_key);
 CREATE INDEX IF NOT EXISTS alerts_assignee ON alerts (assignee);
@@ -202,7 +200,7 @@ interface Where {
  * The WHERE clause for every AlertQuery filter (not the cursor); `q` is resolved at `nowMs`.
  * `orderedScan` marks filter columns unindexable (unary `+`), for a page query: walking the sort
  * index and stopping at the page's end beats collecting every match through a filter index and
- * sorting it. Counts keep the indexes (and the covering index).
+ * sorting it. Counts keep the indexes.
  */
 export function buildWhere(q: AlertQuery, nowMs: number, orderedScan = false): Where {
   const parts: string[] = [];
