@@ -120,7 +120,7 @@ function conjunction(terms: Comparison[]): Observable | string {
           if (!HEX.test(t.value) || t.value.length !== HASH_LEN[algo]) return `not a ${algo} hash: ${t.value.slice(0, 140)}`;
           hashes[algo] = t.value.toLowerCase();
         } else if (t.path === 'name') name = t.value;
-        else return `file:${t.path} cannot be matched (only hashes and name are seen)`;
+        else return `file:${t.path} cannot be matched (sensors report MD5, SHA-1, SHA-256 and the name)`;
       }
       if (!Object.keys(hashes).length) return 'file without a supported hash (MD5, SHA-1, SHA-256, SHA-512)';
       return name === undefined ? { kind: 'file', hashes } : { kind: 'file', hashes, name };
