@@ -187,7 +187,7 @@ describe('flowFromEvent', () => {
     source: { ip: '10.0.0.1', port: 4000, bytes: 10, packets: 2 },
     destination: { ip: '10.0.0.2', port: 53, bytes: 20 },
     network: { transport: 'UDP', protocol: 'dns' },
-    connection: { state: 'SF' },
+    zeek: { connection: { state: 'SF' } },
     ...o,
   });
 
@@ -199,7 +199,7 @@ describe('flowFromEvent', () => {
   });
 
   it('returns null for non-flow events', () => {
-    expect(flowFromEvent(event({ connection: {} }))).toBeNull();
+    expect(flowFromEvent(event({ zeek: { connection: {} } }))).toBeNull();
     expect(flowFromEvent(event({ event: { ...event().event, category: ['authentication'] } }))).toBeNull();
     expect(flowFromEvent(event({ destination: { port: 53 } }))).toBeNull();
   });
