@@ -16,3 +16,4 @@ export { fromStixBundle, intelObservables, INTEL_LABELS, type StixImportResult, 
 export { patternObservables, ipPattern, normalizeUrl, type Observable, type PatternResult } from './stix/pattern.ts';
 export { TLP2_MARKING_IDS, TLP1_MARKING_IDS, TLP2_EXTENSION_ID, tlpMarkingDefinition, tlpOfMarking } from './stix/markings.ts';
 export { sdoId, scoId, stixTime, STIX_ID_RE } from './stix/ids.ts';
+export { pullCollection, TAXII_MEDIA, STIX_MEDIA, type PullOptions } from './taxii-client.ts';

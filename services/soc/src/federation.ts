@@ -13,7 +13,7 @@ import { IndicatorIndex, IntelIndex, writeKeyFiles, type SharingPolicyInput, typ
 import type { Route } from '@soc/http';
 import type { AlertStore } from '@soc/store';
 import type { Logger, Metrics } from '@soc/telemetry';
-import { stixRoutes } from '@soc/svc-api';
+import { stixRoutes, taxiiRoutes } from '@soc/svc-api';
 import type { Analyzer } from '@soc/svc-detector';
 import { loadFederationContext, partnerIndicatorAnalyzer, partnerIntelAnalyzer, startFederation, startIndicatorFeed } from '@soc/svc-federation';
 import { replay } from './replay.ts';
@@ -70,6 +70,8 @@ export async function startFederationParts(cfg: SocConfig, services: readonly st
       learned.intel.forEach((e) => intel.add(e));
     } : undefined;
     parts.routes = stixRoutes({ store, producer, identity: self, policy: ctx?.policy, onIndicators });
+    // TAXII serves partners, so only with a sharing policy: the same one the federation topic applies.
+    if (ctx) parts.routes.push(...taxiiRoutes({ store, producer, identity: self, policy: ctx.policy, onIndicators }));
   }
   return parts;
 }
