@@ -20,6 +20,13 @@ export interface Flow {
   dstPkts?: number;
 }
 
+function icmp(e: EcsEvent, part: 'type' | 'code'): number | undefined {
+  const zeek = (e.zeek?.connection as { icmp?: Record<string, unknown> } | undefined)?.icmp?.[part];
+  const eve = (e.suricata?.eve as Record<string, unknown> | undefined)?.[`icmp_${part}`];
+  const v = zeek ?? eve;
+  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+}
+
 function payload(e: EcsEvent, key: 'orig_bytes' | 'resp_bytes'): number | undefined {
   const v = (e.zeek?.connection as Record<string, unknown> | undefined)?.[key];
   return typeof v === 'number' && v >= 0 ? v : undefined;
@@ -39,9 +46,11 @@ export function flowFromEvent(e: EcsEvent): Flow | null {
   const flow: Flow = {
     ts,
     srcIp,
-    srcPort: e.source?.port ?? 0,
+    // ICMP has no ports; Zeek's convention (type as source port, code as destination port) is
+    // what the KDD service table reads, so the type and code stand in for them.
+    srcPort: e.source?.port ?? icmp(e, 'type') ?? 0,
     dstIp,
-    dstPort: e.destination?.port ?? 0,
+    dstPort: e.destination?.port ?? icmp(e, 'code') ?? 0,
     proto: (e.network?.transport ?? '').toLowerCase(),
     service: e.network?.protocol ?? '',
     connState: state,

@@ -62,7 +62,8 @@ export function toStixBundle(alerts: readonly Alert[], identity: SocIdentity, op
       continue;
     }
     const attacker = alert.source?.ip === undefined ? undefined : normalizeIp(alert.source.ip);
-    if (!attacker || internal.contains(attacker)) continue;
+    // A sighting of a producer's indicator stands on its own (our host may have called out to it).
+    if (!attacker || (internal.contains(attacker) && !alert.labels?.[SIGHTING_OF_LABEL])) continue;
     usedMarkings.add(TLP2_MARKING_IDS[alert.tlp]);
     for (const o of alertObjects(alert, attacker, identity, who.id)) objects.set(o.id, o);
   }
