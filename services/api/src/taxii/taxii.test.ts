@@ -175,6 +175,19 @@ describe('TAXII 2.1 server', () => {
     expect(seen.length).toBe(Math.ceil(direct.length / 3));
   });
 
+  it('soc taxii pull (the CLI) prints the collection as one bundle, progress on stderr; errors are one line', async () => {
+    const c = await byTitle('TLP:GREEN');
+    const main = new URL('../../../soc/src/main.ts', import.meta.url).pathname;
+    const run = (args: string[], env: Record<string, string>) => promisify(execFile)(process.execPath, ['--import', 'tsx', main, 'taxii', ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    const r = await run(['pull', `${url}/taxii2/api/collections/${c.id}/`, '--limit', '10'], { SOC_TAXII_TOKEN: token('partner') });
+    const direct = (await get(`/taxii2/api/collections/${c.id}/objects/`)).body.objects as StixObject[];
+    expect((JSON.parse(r.stdout) as { objects: StixObject[] }).objects).toEqual(direct);
+    expect(r.stderr.trim().split('\n')).toHaveLength(Math.ceil(direct.length / 10));
+    const bad = await run(['pull', `${url}/taxii2/api/collections/${c.id}/`], { SOC_TAXII_TOKEN: 'x'.repeat(30) }).catch((e: { code: number; stderr: string }) => e);
+    expect(bad).toMatchObject({ code: 1 });
+    expect((bad as { stderr: string }).stderr.trim().split('\n').at(-1)).toMatch(/^soc: TAXII server answered 401/);
+  });
+
   it('an independent client, taxii2-client (Python, OASIS), reads every collection and adds to the inbox', async () => {
     const probe = spawnSync('python3', ['-c', 'import taxii2client'], { encoding: 'utf8' });
     if (probe.status !== 0) {
