@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { Severity, Tlp, type Alert, type EcsEvent } from '@soc/schema';
+import type { Alert, EcsEvent } from '@soc/schema';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '@soc/netaddr';
 import type { SocIdentity } from './keys.ts';
-import { seenByPartnerAlert, type PartnerReport } from './correlate.ts';
+import { IndicatorEntry, seenByPartnerAlert, type PartnerReport } from './correlate.ts';
 import { normalizeUrl, type Observable } from './stix/pattern.ts';
 
 /**
@@ -20,18 +20,10 @@ export const ObservableSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('file'), hashes: z.object({ md5: Hash.optional(), sha1: Hash.optional(), sha256: Hash.optional(), sha512: Hash.optional() }), name: z.string().optional() }),
 ]);
 
-export const IntelEntry = z.object({
+export const IntelEntry = IndicatorEntry.omit({ ip: true }).extend({
   observable: ObservableSchema,
-  origin: z.string(),
-  alert_id: z.string(),
-  first_seen: z.iso.datetime({ offset: true }),
   /** The producer's valid_until: past it the entry no longer matches. */
   valid_until: z.iso.datetime({ offset: true }).optional(),
-  severity: Severity,
-  score: z.number().min(0).max(1),
-  tlp: Tlp,
-  name: z.string(),
-  stix_id: z.string().optional(),
 });
 export type IntelEntry = z.infer<typeof IntelEntry>;
 

@@ -1,53 +1,40 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedBus, type EmbeddedBus, type Producer } from '@soc/bus';
-import { TokenVerifier, newToken, type Credential } from '@soc/config';
-import { createHttpHandler, listen } from '@soc/http';
-import { Alert, TOPICS, alertId, type Tlp } from '@soc/schema';
-import { openEmbeddedStore, type AlertStore } from '@soc/store';
-import { createLogger, Metrics } from '@soc/telemetry';
+import type { EmbeddedBus } from '@soc/bus';
+import { newToken, type Credential } from '@soc/config';
+import { Alert, TOPICS, type Tlp } from '@soc/schema';
+import type { AlertStore } from '@soc/store';
 import { SharingPolicy, pullCollection, type StixObject } from '@soc/federation';
 import { loadStixSchemas } from '../../../../packages/federation/src/stix/conformance.ts';
 import { taxiiRoutes } from './routes.ts';
+import { SELF, scanAlert, startTestApi, type TestApi } from '../testing.ts';
 import { TAXII_MEDIA } from './media.ts';
 
-const SELF = { id: 'soc-ee', country: 'EE', name: 'CERT-EE SOC' };
 const CI = process.env.CI === 'true';
 const MISP = JSON.parse(readFileSync(new URL('../../../../packages/federation/src/fixtures/reference/misp/misp_attributes_to_stix21.json', import.meta.url), 'utf8')) as Record<string, { STIX: StixObject[] }>;
 const POLICY = SharingPolicy.parse({ minSeverity: 'medium', tlpMax: 'AMBER', internalCidrs: ['10.0.0.0/8'], pseudonymKey: 'k'.repeat(32) });
 const TLPS: Tlp[] = ['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'];
 
 const alert = (i: number, over: Partial<Alert> = {}): Alert =>
-  Alert.parse({
-    id: alertId('suricata', '2001219', `taxii-${i}`),
-    '@timestamp': new Date(Date.UTC(2026, 2, 1, 10, i)).toISOString(),
+  scanAlert(i, {
     first_seen: new Date(Date.UTC(2026, 2, 1, 9, i)).toISOString(),
-    last_seen: new Date(Date.UTC(2026, 2, 1, 10, i)).toISOString(),
-    detector: 'suricata',
-    rule: { id: '2001219', name: 'ET SCAN Potential SSH Scan' },
     score: 0.8,
     severity: 'high',
     message: `scan of ws-${i}.corp.ee`,
-    explanation: { summary: 'scan' },
     source: { ip: `203.0.113.${i + 1}`, port: 40000 + i },
     destination: { ip: `10.20.0.${i + 1}`, port: 22 },
     host: { name: `ws-${i}.corp.ee` },
-    origin: { soc: SELF.id, country: SELF.country, name: SELF.name },
     tlp: TLPS[i % 5],
     ...over,
-  });
+  }, 'taxii-');
 
 describe('TAXII 2.1 server', () => {
-  let dir: string;
+  let api: TestApi;
   let store: AlertStore;
   let bus: EmbeddedBus;
-  let producer: Producer;
   let url: string;
-  let close: () => Promise<void>;
   const creds: Credential[] = [
     { name: 'analyst', role: 'analyst', token: newToken('analyst') },
     { name: 'soc-lv', role: 'partner', token: newToken('partner') },
@@ -58,24 +45,11 @@ describe('TAXII 2.1 server', () => {
   const alerts = [...Array.from({ length: 25 }, (_, i) => alert(i)), alert(40, { severity: 'low', tlp: 'GREEN', source: { ip: '192.0.2.40' } })];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'taxii-'));
-    const logger = createLogger('taxii-test', { level: 'silent' });
-    store = openEmbeddedStore({ path: join(dir, 'alerts.db'), logger });
-    bus = openEmbeddedBus({ path: join(dir, 'bus.db'), logger });
-    producer = await bus.producer();
-    const routes = taxiiRoutes({ store, producer, identity: SELF, policy: POLICY, maxPage: 50 });
-    const server = await listen(createHttpHandler({ service: 'api', routes, verifier: new TokenVerifier(creds), logger, metrics: new Metrics({ defaults: false }) }), '127.0.0.1', 0);
-    url = server.url;
-    close = server.close;
+    api = await startTestApi('taxii', creds, (o) => taxiiRoutes({ ...o, identity: SELF, policy: POLICY, maxPage: 50 }));
+    ({ store, bus, url } = api);
     await store.upsert(alerts);
   });
-  afterAll(async () => {
-    await close();
-    await producer.close();
-    await bus.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => api.close());
 
   const get = async (path: string, role = 'partner', accept = TAXII_MEDIA) => {
     const res = await fetch(url + path, { headers: { authorization: `Bearer ${token(role)}`, accept } });
