@@ -9,6 +9,7 @@ import type { AlertStore } from '@soc/store';
 import { SharingPolicy, pullCollection, type StixObject } from '@soc/federation';
 import { loadStixSchemas } from '../../../../packages/federation/src/stix/conformance.ts';
 import { taxiiRoutes } from './routes.ts';
+import { stixRoutes } from '../stix.ts';
 import { SELF, scanAlert, startTestApi, type TestApi } from '../testing.ts';
 import { TAXII_MEDIA } from './media.ts';
 
@@ -45,7 +46,8 @@ describe('TAXII 2.1 server', () => {
   const alerts = [...Array.from({ length: 25 }, (_, i) => alert(i)), alert(40, { severity: 'low', tlp: 'GREEN', source: { ip: '192.0.2.40' } })];
 
   beforeAll(async () => {
-    api = await startTestApi('taxii', creds, (o) => taxiiRoutes({ ...o, identity: SELF, policy: POLICY, maxPage: 50 }));
+    // The STIX routes beside, as in `soc start`: `soc taxii pull --into` imports through them.
+    api = await startTestApi('taxii', creds, (o) => [...taxiiRoutes({ ...o, identity: SELF, policy: POLICY, maxPage: 50 }), ...stixRoutes({ ...o, identity: SELF })]);
     ({ store, bus, url } = api);
     await store.upsert(alerts);
   });
@@ -157,10 +159,15 @@ describe('TAXII 2.1 server', () => {
     const direct = (await get(`/taxii2/api/collections/${c.id}/objects/`)).body.objects as StixObject[];
     expect((JSON.parse(r.stdout) as { objects: StixObject[] }).objects).toEqual(direct);
     expect(r.stderr.trim().split('\n')).toHaveLength(Math.ceil(direct.length / 10));
+    const into = await run(['pull', `${url}/taxii2/api/collections/${c.id}/`, '--into', url, '--source', 'soc-ee-taxii'], { SOC_TAXII_TOKEN: token('partner'), SOC_ANALYST_TOKEN: token('analyst') });
+    const answer = JSON.parse(into.stdout) as { pulled: number; counts: { imported: number; skipped: number; rejected: number }; alerts: string[] };
+    expect(answer.pulled).toBe(direct.length);
+    expect(answer.counts.imported + answer.counts.skipped).toBe(direct.length);
+    expect(answer.alerts).toHaveLength(direct.filter((o) => o.type === 'indicator').length);
     const bad = await run(['pull', `${url}/taxii2/api/collections/${c.id}/`], { SOC_TAXII_TOKEN: 'x'.repeat(30) }).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr.trim().split('\n').at(-1)).toMatch(/^soc: TAXII server answered 401/);
-  });
+  }, 180_000); // three CLI processes, each starting tsx
 
   it('an independent client, taxii2-client (Python, OASIS), reads every collection and adds to the inbox', async () => {
     const probe = spawnSync('python3', ['-c', 'import taxii2client'], { encoding: 'utf8' });
