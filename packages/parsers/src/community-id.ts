@@ -15,13 +15,14 @@ const ICMP4_PAIRS: Record<number, number> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16
 const ICMP6_PAIRS: Record<number, number> = { 128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 139: 140, 140: 139, 144: 145, 145: 144 };
 
 function addrBytes(ip: IpAddr): Buffer {
-  const n = ip.version === 4 ? 4 : 16;
-  const b = Buffer.alloc(n);
-  let v = ip.value;
-  for (let i = n - 1; i >= 0; i--) {
-    b[i] = Number(v & 0xffn);
-    v >>= 8n;
+  if (ip.version === 4) {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(Number(ip.value));
+    return b;
   }
+  const b = Buffer.allocUnsafe(16);
+  b.writeBigUInt64BE(ip.value >> 64n);
+  b.writeBigUInt64BE(ip.value & 0xffff_ffff_ffff_ffffn, 8);
   return b;
 }
 
