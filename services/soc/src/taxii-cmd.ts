@@ -1,52 +1,41 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CREDENTIALS_FILE, readCredentials } from '@soc/config';
-import { ConfigError, ValidationError } from '@soc/errors';
+import { ValidationError } from '@soc/errors';
 import { pullCollection } from '@soc/federation';
+import { UsageError, httpUrl, parseFlags } from './cli.ts';
 
-export const TAXII_USAGE = `usage: soc taxii pull COLLECTION_URL [--added-after ISO] [--limit N] [--token-file FILE]
-                      [--into API_URL --source NAME [--data-dir DIR]]
-
-Polls a partner's TAXII 2.1 collection (COLLECTION_URL ends in /collections/{id}/) page by page.
-The partner token comes from SOC_TAXII_TOKEN or --token-file. Without --into the objects are
-printed as one STIX 2.1 bundle on stdout; with --into they are imported into that running SOC as
-partner intelligence from NAME (POST /v1/stix; analyst token from SOC_ANALYST_TOKEN or --data-dir)
-and the per-object answer is printed. Progress goes to stderr.`;
-
-/** `soc taxii pull`: one exit code, JSON on stdout, progress on stderr. */
+/**
+ * `soc taxii pull COLLECTION_URL`: polls a partner's TAXII 2.1 collection page by page (partner
+ * token from SOC_TAXII_TOKEN or --token-file). Without --into the objects go to stdout as one
+ * STIX 2.1 bundle; with --into they are imported into that running SOC as partner intelligence
+ * from --source (POST /v1/stix, analyst token from SOC_ANALYST_TOKEN or --data-dir) and the
+ * per-object answer is printed. Progress on stderr.
+ */
 export async function taxiiCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(TAXII_USAGE + '\n');
-    return sub ? 0 : 2;
-  }
-  if (sub !== 'pull') throw new ConfigError(`unknown taxii command "${sub}" (soc taxii --help)`, 'command');
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
+  if (sub !== 'pull') throw new UsageError(sub ? `unknown taxii command "${sub}"` : 'taxii needs a command: pull', 'see soc taxii --help');
+  const { values, positionals } = parseFlags(
+    rest,
+    {
       'added-after': { type: 'string' },
       limit: { type: 'string', default: '1000' },
       'token-file': { type: 'string' },
       into: { type: 'string' },
       source: { type: 'string' },
       'data-dir': { type: 'string', default: env.SOC_DATA_DIR ?? '.soc' },
-      help: { type: 'boolean', default: false },
     },
-  });
-  if (values.help) {
-    process.stdout.write(TAXII_USAGE + '\n');
-    return 0;
-  }
-  const url = positionals[0];
-  if (!url || !/^https?:\/\//.test(url)) throw new ConfigError('taxii pull needs a COLLECTION_URL (http(s)://…/collections/{id}/)', 'url');
+    'taxii pull',
+  );
+  if (!positionals[0]) throw new UsageError('taxii pull needs a COLLECTION_URL', 'for example http://partner:8080/taxii2/api/collections/ID/');
+  const url = httpUrl(positionals[0], 'COLLECTION_URL');
   const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new ConfigError('--limit must be a positive integer', 'limit');
-  if (values['added-after'] && Number.isNaN(Date.parse(values['added-after']))) throw new ConfigError('--added-after must be a timestamp such as 2026-03-01T00:00:00Z', 'added-after');
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer', 'see soc taxii --help');
+  if (values['added-after'] && Number.isNaN(Date.parse(values['added-after']))) throw new UsageError('--added-after must be a timestamp', 'for example 2026-03-01T00:00:00Z');
   const token = values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : env.SOC_TAXII_TOKEN;
-  if (!token) throw new ConfigError('no partner token: set SOC_TAXII_TOKEN or pass --token-file FILE', 'token');
-  if (values.into && !values.source) throw new ConfigError('--into needs --source NAME (the feed name the intelligence is recorded under)', 'source');
+  if (!token) throw new UsageError('no partner token', 'set SOC_TAXII_TOKEN or pass --token-file FILE');
+  if (values.into) httpUrl(values.into, '--into');
+  if (values.into && !values.source) throw new UsageError('--into needs --source NAME', 'the feed name the intelligence is recorded under');
 
   let pages = 0;
   let total = 0;
@@ -64,7 +53,7 @@ export async function taxiiCommand(argv: string[], env: NodeJS.ProcessEnv = proc
     return 0;
   }
   const analyst = env.SOC_ANALYST_TOKEN ?? readCredentials(join(values['data-dir'], CREDENTIALS_FILE)).find((c) => c.role === 'analyst')?.token;
-  if (!analyst) throw new ConfigError('no analyst token for --into: set SOC_ANALYST_TOKEN or point --data-dir at the data directory', 'token');
+  if (!analyst) throw new UsageError('no analyst token for --into', 'set SOC_ANALYST_TOKEN or point --data-dir at the data directory');
   const res = await fetch(`${values.into.replace(/\/$/, '')}/v1/stix?source=${encodeURIComponent(values.source!)}`, { method: 'POST', body: JSON.stringify(plain), headers: { authorization: `Bearer ${analyst}`, 'content-type': 'application/json' } });
   const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (res.status !== 202) throw new ValidationError(`import into ${values.into} answered ${res.status}: ${String(answer.error ?? '')}`);

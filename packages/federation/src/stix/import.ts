@@ -84,7 +84,10 @@ export function fromStixBundle(bundle: unknown, opts: StixImportOptions): StixIm
     if (str(o.valid_until) && Date.parse(o.valid_until as string) <= now) return answer(o, 'skipped', 'expired (valid_until passed)');
     const parsed = patternObservables(String(o.pattern));
     if (!parsed.ok) return answer(o, 'skipped', `pattern: ${parsed.error}`);
-    const alert = intelAlert(o, parsed.observables, opts, identities.get(o.created_by_ref));
+    const built = intelAlert(o, parsed.observables, opts, identities.get(o.created_by_ref));
+    // Accounted for, never a 500: one odd indicator must not sink the bundle.
+    if (!built.success) return answer(o, 'skipped', `not representable as an alert: ${built.error.issues.slice(0, 3).map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+    const alert = built.data;
     result.alerts.push(alert);
     for (const ob of parsed.observables) if (ob.kind === 'ip') result.indicators.push({ ip: ob.value, ...reportOf(alert) });
     result.intel.push(...intelEntriesOf(alert, parsed.observables));
@@ -110,7 +113,7 @@ function keptJson(o: Obj): string {
   return s.length <= MAX_KEPT_OBJECT ? s : JSON.stringify({ ...o, description: undefined, external_references: undefined });
 }
 
-function intelAlert(o: Obj, observables: Observable[], opts: StixImportOptions, producer: Obj | undefined): Alert {
+function intelAlert(o: Obj, observables: Observable[], opts: StixImportOptions, producer: Obj | undefined): ReturnType<typeof Alert.safeParse> {
   const id = o.id as string;
   const markings = Array.isArray(o.object_marking_refs) ? o.object_marking_refs.map((m) => tlpOfMarking(String(m))).filter((t): t is Tlp => t !== undefined) : [];
   const tlp = markings.length ? markings.reduce(mostRestrictive) : (opts.defaultTlp ?? 'AMBER');
@@ -119,17 +122,18 @@ function intelAlert(o: Obj, observables: Observable[], opts: StixImportOptions, 
   const score = Math.min(100, Math.max(0, raw)) / 100;
   const validFrom = new Date(o.valid_from as string).toISOString();
   const modified = new Date(str(o.modified) ?? validFrom).toISOString();
-  const name = str(o.name) ?? `STIX indicator ${id}`;
+  // Long free text is cut to the alert schema's bounds rather than losing the indicator.
+  const name = (str(o.name) ?? `STIX indicator ${id}`).slice(0, 1024);
   const producerName = str(producer?.name);
   const shown = observables.map((x) => (x.kind === 'file' ? Object.values(x.hashes)[0] : x.value)).join(', ');
   const ip = observables.find((x) => x.kind === 'ip');
-  return Alert.parse({
+  return Alert.safeParse({
     id: stableId('stix', opts.source, id),
     '@timestamp': modified,
     first_seen: validFrom,
     last_seen: modified > validFrom ? modified : validFrom,
     detector: 'stix-import',
-    rule: { id: id.slice(0, 128), name: name.slice(0, 1024), category: 'threat-intel' },
+    rule: { id: id.slice(0, 128), name, category: 'threat-intel' },
     score,
     severity: severityOf(score),
     message: (str(o.description) ?? `${name}: ${shown}`).slice(0, 8192),
