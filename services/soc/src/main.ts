@@ -61,6 +61,7 @@ async function runServices(services: readonly ServiceName[], argv: string[]): Pr
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => running.reload());
 }
 
 export async function main(argv: string[]): Promise<number> {
