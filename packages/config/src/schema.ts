@@ -83,6 +83,8 @@ const TlsFields = z.object({
   clientCaFile: z.string().min(1).optional(),
   /** none: no client certificate asked; optional: asked, verified when given; required: no handshake without one. */
   clientCert: z.enum(['none', 'optional', 'required']).default('none'),
+  /** Highest protocol offered; TLS 1.2 is always the floor. */
+  maxVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
 });
 const needsCa: [(t: { clientCert: string; clientCaFile?: string }) => boolean, { message: string; path: string[] }] = [
   (t) => t.clientCert === 'none' || t.clientCaFile !== undefined,
@@ -108,7 +110,17 @@ export const SyslogConfig = z.object({
   /** A TCP/TLS connection silent this long is closed (what it sent is kept). */
   idleTimeoutSeconds: PositiveInt.default(600),
   /** Syslog over TLS (RFC 5425) on its own port; absent = no TLS listener. */
-  tls: TlsFields.extend({ port: Port.default(6514) }).refine(...needsCa).optional(),
+  tls: TlsFields.extend({
+    port: Port.default(6514),
+    /**
+     * TLS 1.2 by default: under TLS 1.3 the session tickets we send sit unread in rsyslog's
+     * socket, its liveness check (a peek) then misses our close, and the first message after an
+     * idle close or a collector restart is lost (measured, test/e2e/syslog-interop.test.ts).
+     */
+    maxVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  })
+    .refine(...needsCa)
+    .optional(),
 });
 
 export const CollectorConfig = z.object({

@@ -38,6 +38,7 @@ export function secureContextOptions(t: TlsConfig, field: string): SecureContext
     key: readPem(t.keyFile, `${field}.keyFile`),
     ...(t.clientCaFile ? { ca: readPem(t.clientCaFile, `${field}.clientCaFile`) } : {}),
     minVersion: 'TLSv1.2',
+    maxVersion: t.maxVersion,
     ciphers: TLS12_CIPHERS,
     honorCipherOrder: true,
   };
