@@ -62,7 +62,9 @@ async function collector(dir: string, recvBufferSize: number): Promise<Receiver 
   writeFileSync(config, JSON.stringify({ collector: { syslog: { enabled: true, udpPort: 0, tcpPort: 0, recvBufferSize } } }));
   const soc = await startSoc({ dataDir: join(dir, 'data'), args: ['--config', config] });
   const metric = async (name: string) => {
-    const res = await fetch(`${soc.url}/metrics`, { headers: { authorization: `Bearer ${soc.analystToken}` } }).catch((err: Error) => {
+    const get = () => fetch(`${soc.url}/metrics`, { headers: { authorization: `Bearer ${soc.analystToken}` } });
+    // Once more on a reset: a kept-alive connection can be closed by the server as it is reused.
+    const res = await get().catch(get).catch((err: Error) => {
       throw new Error(`collector /metrics: ${err.message}; exit ${soc.proc.exitCode}; stderr: ${soc.stderr().slice(-3000)}`);
     });
     const text = await res.text();
