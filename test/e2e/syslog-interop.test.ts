@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus, type Bus } from '@soc/bus';
@@ -16,8 +17,8 @@ import { rsyslogd, runDaemon, syslogNg, tail, type Daemon, type Tool } from '../
  * rsyslog and syslog-ng as real senders against `soc start`: RFC 5424 and 3164 over UDP, TCP and
  * TLS (client certificates required), structured data, multi-line and non-ASCII messages, and a
  * reconnect forced by the collector's idle timeout. Every message sent is found once on the
- * bus, as an event or as a dead letter with its reason. Then curl with a client certificate
- * against the HTTPS collector.
+ * bus, as an event or as a dead letter with its reason. SIGHUP swaps the certificates under open
+ * connections. Then curl with a client certificate against the HTTPS collector.
  */
 
 const CI = process.env.CI === 'true';
@@ -245,6 +246,36 @@ describe.skipIf(!hasOpenssl)('real syslog senders and curl against soc start', (
       const idleCloseUnnoticed: Path[] = ['tls5424', 'tls3164'];
       return { idleCloseUnnoticed, args: ['-F', '-e', '--no-caps', '-f', file, '-p', join(work, 'syslog-ng.pid'), '-R', join(work, 'syslog-ng.persist'), '-c', join(work, 'syslog-ng.ctl')], multiline };
     });
+  });
+
+  it('SIGHUP reloads the certificates of the syslog TLS and HTTPS listeners; open connections stay', async () => {
+    const client = pki.issue('reload-sensor');
+    const peerCn = (port: number) =>
+      new Promise<{ cn: string; socket: TLSSocket }>((resolve, reject) => {
+        const s = tlsConnect({ host: '127.0.0.1', port, ca: [readFileSync(pki.caCert)], cert: readFileSync(client.cert), key: readFileSync(client.key) }, () => resolve({ cn: String(s.getPeerCertificate().subject.CN), socket: s }));
+        s.once('error', reject);
+      });
+    const frame = (m: string) => `${Buffer.byteLength(m)} ${m}`;
+    const old = await peerCn(ports.tlsPort);
+    expect(old.cn).toBe('collector');
+    old.socket.write(frame('<13>1 2026-11-01T10:00:00.000Z fw03 app - - - id=reload-old-1 before the reload'));
+    const renewed = pki.issue('collector-renewed', { server: true });
+    copyFileSync(renewed.cert, server.cert);
+    copyFileSync(renewed.key, server.key);
+    soc.proc.kill('SIGHUP');
+    await waitFor(async () => {
+      const fresh = await peerCn(ports.tlsPort);
+      fresh.socket.destroy();
+      return fresh.cn === 'collector-renewed';
+    }, 'the syslog TLS listener presenting the renewed certificate');
+    const https = await peerCn(Number(new URL(soc.url).port));
+    https.socket.destroy();
+    expect(https.cn).toBe('collector-renewed');
+    // The connection opened before the reload still delivers.
+    old.socket.end(frame('<13>1 2026-11-01T10:00:00.000Z fw03 app - - - id=reload-old-2 after the reload'));
+    const found = await accountFor(['reload-old-1', 'reload-old-2'], 'messages on the connection opened before SIGHUP');
+    expect(found.byId('reload-old-2')[0]?.observer?.name).toBe('reload-sensor');
+    expect(soc.proc.exitCode).toBeNull();
   });
 
   it.skipIf(!curlPresent)('curl with a client certificate pushes to the HTTPS collector as a sensor', async () => {

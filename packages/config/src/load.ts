@@ -50,6 +50,7 @@ export const ENV_MAP: Record<string, string> = {
   SOC_SYSLOG_MAX_MESSAGE_BYTES: 'collector.syslog.maxMessageBytes',
   SOC_SYSLOG_RECV_BUFFER_SIZE: 'collector.syslog.recvBufferSize',
   SOC_SYSLOG_UDP_MAX_QUEUED_BYTES: 'collector.syslog.udpMaxQueuedBytes',
+  SOC_SYSLOG_UDP_RECEIVER_NICE: 'collector.syslog.udpReceiverNice',
   SOC_SYSLOG_BATCH_SIZE: 'collector.syslog.batchSize',
   SOC_SYSLOG_LINGER_MS: 'collector.syslog.lingerMs',
   SOC_SYSLOG_MAX_CONNECTIONS: 'collector.syslog.maxConnections',

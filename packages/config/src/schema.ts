@@ -103,6 +103,11 @@ export const SyslogConfig = z.object({
   recvBufferSize: PositiveInt.default(8 * 1024 * 1024),
   /** UDP datagrams received but not yet on the bus, at most; beyond it datagrams are dropped and counted. */
   udpMaxQueuedBytes: PositiveInt.default(64 * 1024 * 1024),
+  /**
+   * Nice value of the thread that drains the UDP socket (Linux: per thread). Below the process's
+   * it wins the CPU over parsing and bus writes, which can wait; needs CAP_SYS_NICE, else ignored.
+   */
+  udpReceiverNice: z.coerce.number().int().min(-20).max(19).default(-10),
   batchSize: PositiveInt.default(500),
   lingerMs: z.coerce.number().int().min(0).default(50),
   /** Open TCP (and, separately, TLS) connections per listener; more are refused and counted. */

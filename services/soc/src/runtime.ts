@@ -28,7 +28,7 @@ export interface Running {
   credentialsPath: string;
   credentialsCreated: boolean;
   /** Bound syslog ports when the syslog source runs (port 0 in config picks free ones). */
-  syslog?: { udpPort?: number; tcpPort?: number; tlsPort?: number; udpRecvBufferSize?: number };
+  syslog?: { udpPort?: number; tcpPort?: number; tlsPort?: number; udpRecvBufferSize?: number; udpReceiverNice?: number };
   bus: Bus;
   store?: AlertStore;
   /** SIGHUP: TLS listeners re-read their certificate, key and client CA; open connections stay. */
@@ -135,11 +135,11 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
         const y = c.syslog;
         const s = await startSyslogServer({
           ingest, host: y.host, udpPort: y.udpPort, tcpPort: y.tcpPort, tls: y.tls, maxMessageBytes: y.maxMessageBytes, logger: log, registry: metrics.registry,
-          batchSize: y.batchSize, lingerMs: y.lingerMs, recvBufferSize: y.recvBufferSize, udpMaxQueuedBytes: y.udpMaxQueuedBytes, maxConnections: y.maxConnections, idleTimeoutMs: y.idleTimeoutSeconds * 1000,
+          batchSize: y.batchSize, lingerMs: y.lingerMs, recvBufferSize: y.recvBufferSize, udpMaxQueuedBytes: y.udpMaxQueuedBytes, udpReceiverNice: y.udpReceiverNice, maxConnections: y.maxConnections, idleTimeoutMs: y.idleTimeoutSeconds * 1000,
         });
         stack.push({ name: 'syslog', stop: () => s.close() });
         if (y.tls) reloaders.push({ name: 'syslog-tls', reload: () => s.reloadTls() });
-        syslog = { udpPort: s.udpPort, tcpPort: s.tcpPort, tlsPort: s.tlsPort, udpRecvBufferSize: s.udpRecvBufferSize };
+        syslog = { udpPort: s.udpPort, tcpPort: s.tcpPort, tlsPort: s.tlsPort, udpRecvBufferSize: s.udpRecvBufferSize, udpReceiverNice: s.udpReceiverNice };
       }
       if (c.tail.length) {
         const t = await startTailer({ ingest, files: c.tail, checkpointPath: join(cfg.dataDir, 'tail-checkpoints.json'), pollIntervalMs: 500, logger: log, maxLineBytes: c.maxLineBytes });

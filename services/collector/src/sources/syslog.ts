@@ -46,6 +46,8 @@ export interface SyslogServerOptions {
   recvBufferSize?: number;
   /** UDP bytes received and not yet on the bus, at most; more datagrams are dropped and counted. */
   udpMaxQueuedBytes?: number;
+  /** Nice value of the UDP receiver thread (negative = ahead of the rest; needs CAP_SYS_NICE). */
+  udpReceiverNice?: number;
   /** Open connections per TCP/TLS listener. */
   maxConnections?: number;
   idleTimeoutMs?: number;
@@ -57,6 +59,8 @@ export interface SyslogServer {
   tlsPort?: number;
   /** SO_RCVBUF of the UDP socket as the kernel set it. */
   udpRecvBufferSize?: number;
+  /** Nice value the UDP receiver thread runs at. */
+  udpReceiverNice?: number;
   /** Re-reads the TLS certificate, key and client CA; open connections are kept. */
   reloadTls(): void;
   close(): Promise<void>;
@@ -73,7 +77,7 @@ interface UdpBatch {
   bytes: number;
   dropped: number;
 }
-type FromReceiver = UdpBatch | { type: 'ready'; port: number; recvBufferSize: number } | { type: 'error'; message: string; code?: string } | { type: 'closed' };
+type FromReceiver = UdpBatch | { type: 'ready'; port: number; recvBufferSize: number; priority?: number } | { type: 'error'; message: string; code?: string } | { type: 'closed' };
 
 async function listenOn(server: Server, port: number, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
@@ -102,7 +106,7 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
   // UDP: the socket lives on a receiver thread; its batches are submitted here, one at a time
   // in arrival order, grouped by sender since the observer is part of the submit context.
   let receiver: Worker | undefined;
-  let udp: { port: number; recvBufferSize: number } | undefined;
+  let udp: { port: number; recvBufferSize: number; priority?: number } | undefined;
   let udpChain: Promise<void> = Promise.resolve();
   const onUdpBatch = (b: UdpBatch) => {
     if (b.dropped) metrics.dropped.inc({ transport: 'udp', reason: 'queue_full' }, b.dropped);
@@ -130,10 +134,10 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
   };
   if (opts.udpPort !== undefined) {
     const w = new Worker(new URL('./udp-receiver.mjs', import.meta.url), {
-      workerData: { host: opts.host, port: opts.udpPort, recvBufferSize: opts.recvBufferSize ?? 8 * 1024 * 1024, maxMessageBytes: opts.maxMessageBytes, batchSize, lingerMs, maxQueuedBytes: opts.udpMaxQueuedBytes ?? 64 * 1024 * 1024 },
+      workerData: { host: opts.host, port: opts.udpPort, recvBufferSize: opts.recvBufferSize ?? 8 * 1024 * 1024, maxMessageBytes: opts.maxMessageBytes, batchSize, lingerMs, maxQueuedBytes: opts.udpMaxQueuedBytes ?? 64 * 1024 * 1024, priority: opts.udpReceiverNice ?? 0 },
     });
     receiver = w;
-    udp = await new Promise<{ port: number; recvBufferSize: number }>((resolve, reject) => {
+    udp = await new Promise<{ port: number; recvBufferSize: number; priority?: number }>((resolve, reject) => {
       w.on('message', (m: FromReceiver) => {
         if (m.type === 'batch') onUdpBatch(m);
         else if (m.type === 'ready') resolve(m);
@@ -151,7 +155,8 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
     const asked = opts.recvBufferSize ?? 8 * 1024 * 1024;
     // Linux reports twice what it grants (bookkeeping overhead); less than asked means rmem_max capped it.
     if (udp.recvBufferSize < asked) log.warn({ asked, recvBufferSize: udp.recvBufferSize }, 'syslog UDP receive buffer smaller than configured: raise net.core.rmem_max');
-    log.info({ port: udp.port, recvBufferSize: udp.recvBufferSize }, 'syslog UDP listening');
+    if (udp.priority !== undefined && udp.priority > (opts.udpReceiverNice ?? 0)) log.warn({ asked: opts.udpReceiverNice, nice: udp.priority }, 'syslog UDP receiver thread priority not raised (needs CAP_SYS_NICE)');
+    log.info({ port: udp.port, recvBufferSize: udp.recvBufferSize, receiverNice: udp.priority }, 'syslog UDP listening');
   }
 
   // TCP and TLS: framing, batching and backpressure per connection.
@@ -233,6 +238,7 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
   return {
     udpPort: udp?.port,
     udpRecvBufferSize: udp?.recvBufferSize,
+    udpReceiverNice: udp?.priority,
     tcpPort,
     tlsPort,
     reloadTls() {

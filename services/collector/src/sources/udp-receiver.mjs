@@ -4,11 +4,28 @@
 // kernel into memory at once and reach the main thread in batches (one message per batch).
 // Plain JavaScript because Node 20 workers do not load TypeScript through tsx's hooks.
 import { createSocket } from 'node:dgram';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 
-/** @type {{ host: string, port: number, recvBufferSize: number, maxMessageBytes: number, batchSize: number, lingerMs: number, maxQueuedBytes: number }} */
+/** @type {{ host: string, port: number, recvBufferSize: number, maxMessageBytes: number, batchSize: number, lingerMs: number, maxQueuedBytes: number, priority: number }} */
 const o = workerData;
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+
+// Under CPU contention this thread must win over the parsing and bus writes: what it takes from
+// the kernel waits in memory, what it leaves in the kernel is dropped when the buffer fills.
+// Linux nice values are per thread, so this changes this thread only; raising priority needs
+// CAP_SYS_NICE, and without it the thread keeps the process's priority.
+let priority;
+try {
+  setPriority(0, o.priority);
+} catch {
+  /* not permitted: keep the inherited priority */
+}
+try {
+  priority = getPriority(0);
+} catch {
+  priority = undefined;
+}
 
 let raws = [];
 let ips = [];
@@ -64,5 +81,5 @@ port.on('message', (m) => {
 });
 
 socket.bind(o.port, o.host, () => {
-  port.postMessage({ type: 'ready', port: socket.address().port, recvBufferSize: socket.getRecvBufferSize() });
+  port.postMessage({ type: 'ready', port: socket.address().port, recvBufferSize: socket.getRecvBufferSize(), priority });
 });
