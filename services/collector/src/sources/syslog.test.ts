@@ -20,6 +20,12 @@ const M3164 = '<34>Oct 11 22:14:15 mymachine su: hello 3164';
 const TlsConfigWithPort = SyslogConfig.shape.tls.unwrap();
 const rmemMax = (): number | undefined => (existsSync('/proc/sys/net/core/rmem_max') ? Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')) : undefined);
 
+let server: SyslogServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
 describe('SyslogFramer', () => {
   it('octet counting, LF and NUL framing, split anywhere', () => {
     const wire = Buffer.from(`${Buffer.byteLength(M5424)} ${M5424}${M3164}\n${M3164}\0${M3164}\r\n`);
@@ -50,11 +56,6 @@ describe('SyslogFramer', () => {
 });
 
 describe('syslog server on 127.0.0.1', () => {
-  let server: SyslogServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
 
   it('UDP: each datagram is a message, sender is the observer, oversize rejected', async () => {
     const ingest = new RecordingIngest();
@@ -122,11 +123,6 @@ const metricValue = async (registry: Registry, name: string, labels: Record<stri
 };
 
 describe('syslog TCP limits', () => {
-  let server: SyslogServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
 
   it('closes an idle connection, keeps what it sent, and counts it', async () => {
     const ingest = new RecordingIngest();
@@ -170,11 +166,6 @@ describe('syslog TCP limits', () => {
 });
 
 describe('syslog UDP keeps up', () => {
-  let server: SyslogServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-  });
 
   it('reports the receive buffer the kernel set, and writes a burst in batches', async () => {
     const ingest = new RecordingIngest();
@@ -232,14 +223,9 @@ describe('syslog UDP keeps up', () => {
 });
 
 describe.skipIf(!hasOpenssl)('syslog over TLS (RFC 5425)', () => {
-  let server: SyslogServer | undefined;
   let dir: string;
   let pki: TestPki;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const tlsConnect = (port: number, o: ConnectionOptions = {}) =>
     new Promise<TLSSocket>((resolve, reject) => {
