@@ -7,15 +7,17 @@ import { readJsonConfig } from './json-file.ts';
 
 /**
  * API tokens and roles. Sensors push events; analysts read and triage alerts; leads also
- * reopen, reassign and close; admins also manage users. A sensor cannot do an analyst's job
- * nor the reverse. Tokens are bearer secrets kept in `credentials.json` (mode 0600) in the data
- * directory or supplied by the environment; in memory only their SHA-256 is kept.
+ * reopen, reassign and close; admins also manage users; partners (other SOCs, threat
+ * intelligence platforms) read this SOC's TAXII collections and add to its inbox, under their
+ * credential's name. A sensor cannot do an analyst's job nor the reverse. Tokens are bearer
+ * secrets kept in `credentials.json` (mode 0600) in the data directory or supplied by the
+ * environment; in memory only their SHA-256 is kept.
  */
-export const Role = z.enum(['analyst', 'lead', 'admin', 'sensor']);
+export const Role = z.enum(['analyst', 'lead', 'admin', 'sensor', 'partner']);
 export type Role = z.infer<typeof Role>;
 
 /** What each role may also act as: lead ⊇ analyst, admin ⊇ lead. */
-const IMPLIES: Record<Role, readonly Role[]> = { sensor: ['sensor'], analyst: ['analyst'], lead: ['lead', 'analyst'], admin: ['admin', 'lead', 'analyst'] };
+const IMPLIES: Record<Role, readonly Role[]> = { sensor: ['sensor'], partner: ['partner'], analyst: ['analyst'], lead: ['lead', 'analyst'], admin: ['admin', 'lead', 'analyst'] };
 
 export const roleAllows = (role: Role, allowed: readonly Role[]): boolean => IMPLIES[role].some((r) => allowed.includes(r));
 
@@ -37,7 +39,7 @@ export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex'
 
 export const bearerToken = (authorization: string | undefined): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
 
-const TOKEN_PREFIX: Record<Role, string> = { analyst: 'a', lead: 'l', admin: 'x', sensor: 's' };
+const TOKEN_PREFIX: Record<Role, string> = { analyst: 'a', lead: 'l', admin: 'x', sensor: 's', partner: 'p' };
 export const newToken = (role: Role): string => `soc_${TOKEN_PREFIX[role]}_${randomBytes(32).toString('base64url')}`;
 
 export const newPassword = (): string => randomBytes(18).toString('base64url');
@@ -80,7 +82,7 @@ export function readCredentials(path: string): Credential[] {
   return readCredentialsFile(path).credentials;
 }
 
-/** Tokens from the environment: SOC_ANALYST_TOKENS / SOC_SENSOR_TOKENS, comma-separated. */
+/** Tokens from the environment: SOC_ANALYST_TOKENS / SOC_SENSOR_TOKENS / SOC_PARTNER_TOKENS, comma-separated. */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credential[] {
   const out: Credential[] = [];
   for (const role of Role.options) {

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '@soc/errors';
 import type { Alert } from '@soc/schema';
 import { AlertQuery } from './port.ts';
-import { MERGE_SCRIPT, createElasticsearchStore, toEsDoc } from './elasticsearch.ts';
+import { MERGE_SCRIPT, createElasticsearchStore, fromEsDoc, toEsDoc } from './elasticsearch.ts';
+import { leafPaths, mappedPaths } from './es-fields.ts';
 import { ALERT_MAPPINGS, ANALYSIS } from './es-layout.ts';
 import { buildAlerts } from './fixtures.ts';
 import { encodeCursor } from './query.ts';
@@ -99,8 +100,8 @@ describe('elasticsearch adapter: setup', () => {
     const props = component.template.mappings.properties as Record<string, { type?: string; properties?: Record<string, { type?: string }> }>;
     expect(props['source']?.properties?.['ip']?.type).toBe('ip');
     expect(props['@timestamp']?.type).toBe('date');
-    expect(props['severity_rank']?.type).toBe('byte');
-    expect(props['message']).toEqual({ type: 'text', analyzer: 'soc_text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } });
+    expect(props['event']?.properties?.['severity']?.type).toBe('long');
+    expect(props['message']).toEqual({ type: 'match_only_text' });
     expect(h.seen[2]?.body).toEqual({
       index_patterns: ['soc-alerts-*'],
       composed_of: ['soc-alerts-mappings'],
@@ -110,11 +111,12 @@ describe('elasticsearch adapter: setup', () => {
     expect(h.seen[8]?.body).toEqual({ aliases: { 'soc-alerts': { is_write_index: true } } });
   });
 
-  it('maps every top-level Alert field explicitly', () => {
+  it('maps every field of the stored document explicitly, and the document reads back as the alert', () => {
     const [a] = buildAlerts(1, 3);
     const full: Alert = { ...(a as Alert), network: { transport: 'tcp' }, federation: { message_id: 'm', received_at: a!.last_seen, hops: 1, path: ['soc-lv'] }, links: [{ type: 't', alert_id: 'x' }] };
-    const mapped = Object.keys(ALERT_MAPPINGS.properties ?? {});
-    for (const key of Object.keys(toEsDoc(full))) expect(mapped).toContain(key);
+    const mapped = new Set(mappedPaths(ALERT_MAPPINGS.properties ?? {}));
+    for (const key of leafPaths(toEsDoc(full))) expect(mapped, key).toContain(key);
+    expect(fromEsDoc(toEsDoc(full))).toEqual(full);
   });
 
   it('leaves an existing alias alone', async () => {
@@ -145,7 +147,7 @@ describe('elasticsearch adapter: upsert', () => {
       { update: { _index: 'soc-alerts', _id: a2.id, retry_on_conflict: 3 } },
       script(a2),
     ]);
-    expect(toEsDoc(a0).severity_rank).toBe(['low', 'medium', 'high', 'critical'].indexOf(a0.severity) + 1);
+    expect((toEsDoc(a0).event as { severity: number }).severity).toBe(['low', 'medium', 'high', 'critical'].indexOf(a0.severity) + 1);
   });
 
   it('retries a 429 item, reports a mapping error as non-retriable, keeps the rest', async () => {
@@ -237,25 +239,25 @@ describe('elasticsearch adapter: queries', () => {
         bool: {
           filter: [
             { range: { '@timestamp': { gte: '2024-03-01T00:00:00Z', lt: '2024-03-02T00:00:00+02:00' } } },
-            { range: { severity_rank: { gte: 3 } } },
+            { range: { 'event.severity': { gte: 3 } } },
             { term: { 'host.name': 'web-01' } },
             { bool: { should: [{ term: { 'source.ip': '10.0.0.1' } }, { term: { 'destination.ip': '10.0.0.1' } }], minimum_should_match: 1 } },
-            { terms: { detector: ['rules', 'sigma'] } },
+            { terms: { 'soc.detector': ['rules', 'sigma'] } },
             { term: { 'rule.id': 'rules-1' } },
-            { terms: { status: ['new'] } },
-            { term: { 'origin.soc': 'soc-lv' } },
-            { terms: { tlp: ['RED'] } },
+            { terms: { 'soc.status': ['new'] } },
+            { term: { 'soc.origin.soc': 'soc-lv' } },
+            { terms: { 'soc.tlp': ['RED'] } },
             {
               bool: {
                 filter: ['port', '"lateral movement"', 'exfil*', '"foo bar"'].map((query) => ({
-                  simple_query_string: { query, fields: ['message', 'rule.name', 'explanation.summary'], default_operator: 'and', flags: 'PHRASE|PREFIX|WHITESPACE' },
+                  simple_query_string: { query, fields: ['message', 'rule.name.text', 'soc.explanation.summary'], default_operator: 'and', flags: 'PHRASE|PREFIX|WHITESPACE' },
                 })),
               },
             },
           ],
         },
       },
-      sort: [{ score: { order: 'asc' } }, { id: { order: 'asc' } }],
+      sort: [{ 'soc.score': { order: 'asc' } }, { 'event.id': { order: 'asc' } }],
       size: 3,
       track_total_hits: true,
       search_after: [0.5, 'abc-cursor-id'],
@@ -291,12 +293,12 @@ describe('elasticsearch adapter: queries', () => {
     const res = await h.store.aggregate(AlertQuery.parse({ detector: 'rules' }), { interval: '1h', size: 5 });
     const terms = (field: string) => ({ terms: { field, size: 5, order: [{ _count: 'desc' }, { _key: 'asc' }] } });
     expect(h.of('POST', '/soc-alerts/_search')[0]?.body).toEqual({
-      query: { bool: { filter: [{ terms: { detector: ['rules'] } }] } },
+      query: { bool: { filter: [{ terms: { 'soc.detector': ['rules'] } }] } },
       size: 0,
       track_total_hits: true,
       aggs: {
-        by_severity: terms('severity'),
-        by_detector: terms('detector'),
+        by_severity: terms('soc.severity'),
+        by_detector: terms('soc.detector'),
         by_rule: terms('rule.id'),
         by_host: terms('host.name'),
         by_source: terms('source.ip'),

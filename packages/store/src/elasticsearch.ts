@@ -5,7 +5,7 @@ import { BackendUnavailableError, SocError, type RetryOptions } from '@soc/error
 import type { Logger } from '@soc/telemetry';
 import type { AggregationRequest, Aggregations, AlertQuery, AlertStore, Bucket, SearchResult, UpsertFailure, UpsertResult } from './port.ts';
 import { RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, queryTree, validateBatch } from './query.ts';
-import { AUDIT_MAPPINGS, CASE_MAPPINGS, componentTemplate, ilmPolicy, indexTemplate, layoutNames } from './es-layout.ts';
+import { ALERT_FIELDS, AUDIT_MAPPINGS, CASE_MAPPINGS, componentTemplate, fromEsDoc, ilmPolicy, indexTemplate, layoutNames, toEsDoc } from './es-layout.ts';
 import { toEsDsl } from './es-query.ts';
 import { AuditEntry, Case, applyCasePatch, applyTriage, newCase, type CaseQuery } from './triage.ts';
 import { createEsClient, esReason, retriableStatus, withRetries, type EsConnectionOptions } from './es-transport.ts';
@@ -32,11 +32,12 @@ export interface ElasticsearchAlertStore extends AlertStore {
 
 // ---------------------------------------------------------------- pure translation
 
+const F = ALERT_FIELDS;
 const SORT_FIELD: Record<AlertQuery['sort'], string> = {
-  '@timestamp': '@timestamp',
-  score: 'score',
-  severity: 'severity_rank',
-  last_seen: 'last_seen',
+  '@timestamp': F.timestamp,
+  score: F.score,
+  severity: F.severityRank,
+  last_seen: F.lastSeen,
 };
 /** Every AlertQuery filter as bool filter clauses (scoring is useless: results are sorted). */
 export function toEsQuery(q: AlertQuery, nowMs: number): estypes.QueryDslQueryContainer {
@@ -44,18 +45,18 @@ export function toEsQuery(q: AlertQuery, nowMs: number): estypes.QueryDslQueryCo
   const term = (field: string, v: string | undefined) => v !== undefined && filter.push({ term: { [field]: v } });
   const terms = (field: string, vs: readonly string[] | undefined) => vs !== undefined && filter.push({ terms: { [field]: [...vs] } });
   if (q.from !== undefined || q.to !== undefined) {
-    filter.push({ range: { '@timestamp': { ...(q.from !== undefined ? { gte: q.from } : {}), ...(q.to !== undefined ? { lt: q.to } : {}) } } });
+    filter.push({ range: { [F.timestamp]: { ...(q.from !== undefined ? { gte: q.from } : {}), ...(q.to !== undefined ? { lt: q.to } : {}) } } });
   }
-  if (q.severity_min !== undefined) filter.push({ range: { severity_rank: { gte: severityRank(q.severity_min) } } });
-  term('host.name', q.host);
-  term('source.ip', q.source_ip);
-  term('destination.ip', q.destination_ip);
-  if (q.ip !== undefined) filter.push({ bool: { should: [{ term: { 'source.ip': q.ip } }, { term: { 'destination.ip': q.ip } }], minimum_should_match: 1 } });
-  terms('detector', q.detector);
-  term('rule.id', q.rule_id);
-  terms('status', q.status);
-  term('origin.soc', q.origin);
-  terms('tlp', q.tlp);
+  if (q.severity_min !== undefined) filter.push({ range: { [F.severityRank]: { gte: severityRank(q.severity_min) } } });
+  term(F.host, q.host);
+  term(F.sourceIp, q.source_ip);
+  term(F.destinationIp, q.destination_ip);
+  if (q.ip !== undefined) filter.push({ bool: { should: [{ term: { [F.sourceIp]: q.ip } }, { term: { [F.destinationIp]: q.ip } }], minimum_should_match: 1 } });
+  terms(F.detector, q.detector);
+  term(F.ruleId, q.rule_id);
+  terms(F.status, q.status);
+  term(F.origin, q.origin);
+  terms(F.tlp, q.tlp);
   const tree = queryTree(q);
   if (tree.kind !== 'all') filter.push(toEsDsl(tree, nowMs));
   return { bool: { filter } };
@@ -66,7 +67,7 @@ export function toEsSearch(index: string, q: AlertQuery, nowMs: number): estypes
   return {
     index,
     query: toEsQuery(q, nowMs),
-    sort: [{ [field]: { order: q.order } }, { id: { order: q.order } }],
+    sort: [{ [field]: { order: q.order } }, { [F.id]: { order: q.order } }],
     // One more than asked tells whether another page exists.
     size: q.limit + 1,
     track_total_hits: true,
@@ -82,45 +83,41 @@ export function toEsAggregations(index: string, q: AlertQuery, req: AggregationR
     size: 0,
     track_total_hits: true,
     aggs: {
-      by_severity: terms('severity'),
-      by_detector: terms('detector'),
-      by_rule: terms('rule.id'),
-      by_host: terms('host.name'),
-      by_source: terms('source.ip'),
-      by_destination: terms('destination.ip'),
-      over_time: { date_histogram: { field: '@timestamp', fixed_interval: req.interval, min_doc_count: 1 } },
+      by_severity: terms(F.severity),
+      by_detector: terms(F.detector),
+      by_rule: terms(F.ruleId),
+      by_host: terms(F.host),
+      by_source: terms(F.sourceIp),
+      by_destination: terms(F.destinationIp),
+      over_time: { date_histogram: { field: F.timestamp, fixed_interval: req.interval, min_doc_count: 1 } },
     },
   };
 }
 
 /**
  * The merge rules, run by Elasticsearch on an existing document (the `upsert` body is used as is
- * for a new one): triage (status, assignee) stays. Instants are compared as instants:
- * timestamps may carry offsets.
+ * for a new one). Instants are compared as instants: timestamps may carry offsets.
  */
 export const MERGE_SCRIPT = `
 Map o = ctx._source; Map n = params.doc;
-String status = o.status;
-long count = Math.max(((Number) o.count).longValue(), ((Number) n.count).longValue());
-String first = ZonedDateTime.parse(n.first_seen).toInstant().toEpochMilli() < ZonedDateTime.parse(o.first_seen).toInstant().toEpochMilli() ? n.first_seen : o.first_seen;
-String last = ZonedDateTime.parse(n.last_seen).toInstant().toEpochMilli() > ZonedDateTime.parse(o.last_seen).toInstant().toEpochMilli() ? n.last_seen : o.last_seen;
+Map os = o.soc; Map oe = o.event;
+Map soc = new HashMap(n.soc); Map ev = new HashMap(n.event);
+long count = Math.max(((Number) os.count).longValue(), ((Number) soc.count).longValue());
+String first = ZonedDateTime.parse(ev.start).toInstant().toEpochMilli() < ZonedDateTime.parse(oe.start).toInstant().toEpochMilli() ? ev.start : oe.start;
+String last = ZonedDateTime.parse(ev.end).toInstant().toEpochMilli() > ZonedDateTime.parse(oe.end).toInstant().toEpochMilli() ? ev.end : oe.end;
 List related = new ArrayList(); Set seen = new HashSet();
-for (def list : [o.related_events, n.related_events]) {
+for (def list : [os.related_events, soc.related_events]) {
   if (list != null) { for (def e : list) { if (related.size() < params.cap && seen.add(e)) { related.add(e); } } }
 }
+soc.status = os.status; if (os.assignee != null) { soc.assignee = os.assignee; } else { soc.remove('assignee'); }
+soc.count = count; soc.related_events = related;
+ev.start = first; ev.end = last;
 Map merged = new HashMap(n);
-merged.status = status; if (o.assignee != null) { merged.assignee = o.assignee; } else { merged.remove('assignee'); }
-merged.count = count; merged.first_seen = first; merged.last_seen = last; merged.related_events = related;
+merged.soc = soc; merged.event = ev;
 ctx._source.clear(); ctx._source.putAll(merged);
 `.trim();
 
-/** The stored document: the alert plus the numeric severity rank used for ranges and sorting. */
-export const toEsDoc = (a: AlertT) => ({ ...a, severity_rank: severityRank(a.severity) });
-
-export function fromEsDoc(source: unknown): AlertT {
-  const { severity_rank: _rank, ...alert } = source as Record<string, unknown>;
-  return Alert.parse(alert);
-}
+export { toEsDoc, fromEsDoc };
 
 /** Bulk body: one scripted update with an upsert document per alert, to its concrete index if known. */
 export function toBulkOperations(alerts: AlertT[], indexOf: (id: string) => string): object[] {
