@@ -7,7 +7,9 @@ import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
 import { benchStages } from './stages.ts';
+import { benchConsole } from './console.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
+import { benchSyslogUdp } from './syslog-udp.ts';
 
 /**
  * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
@@ -38,6 +40,9 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   detector: () => benchScoring(SHIPPED_MODEL),
   // Heap figures need `node --expose-gc` (the bench script passes it).
   signals: async () => benchSignals(),
+  'syslog-udp': () => benchSyslogUdp(),
+  // With 100,000 alerts: server time of the console's first page and filtered queries.
+  console: () => benchConsole(),
 };
 
 const only = process.argv.slice(2);

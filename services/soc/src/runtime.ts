@@ -1,15 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import type { Bus } from '@soc/bus';
 import { TokenVerifier, credentialsFromEnv, ensureCredentials, type SocConfig } from '@soc/config';
-import { createHttpHandler, listen, opsRoutes, type Route } from '@soc/http';
+import { createHttpHandler, listen, opsRoutes, reloadTls, type Route, type WebTls } from '@soc/http';
+import { CidrSet } from '@soc/netaddr';
 import { TOPICS } from '@soc/schema';
 import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
-import { apiRoutes } from '@soc/svc-api';
+import { AuthDb, SessionAuthorizer } from '@soc/auth';
+import { loadTrustList } from '@soc/federation';
+import { LiveStreams, SECURITY_HEADERS, apiRoutes, consoleRoutes } from '@soc/svc-api';
 import { Backpressure, BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
 import type { Analyzer } from '@soc/svc-detector';
-import { listModelVersions, modelsDir } from '@soc/model';
+import { listModelVersions, modelsDir, rollbackModel } from '@soc/model';
 import { openBus, openStore, topicSpecs } from './backends.ts';
 import { startFederationParts } from './federation.ts';
 import { startStage, startStageThread, type Stoppable } from './stages.ts';
@@ -25,17 +29,22 @@ export interface Running {
   urls: Partial<Record<'api' | 'collector' | 'ops', string>>;
   credentialsPath: string;
   credentialsCreated: boolean;
+  /** The initial console user whose password is in the credentials file, when it was just created. */
+  initialAdmin?: string;
   /** Bound syslog ports when the syslog source runs (port 0 in config picks free ones). */
-  syslog?: { udpPort?: number; tcpPort?: number };
+  syslog?: { udpPort?: number; tcpPort?: number; tlsPort?: number; udpRecvBufferSize?: number; udpReceiverNice?: number };
   bus: Bus;
   store?: AlertStore;
+  /** SIGHUP: TLS listeners re-read their certificate, key and client CA; open connections stay. */
+  reload(): void;
   stop(): Promise<void>;
 }
 
 
+const INDEXER_GROUP = 'soc-indexer';
 const CONSUMER_GROUPS: [string, string][] = [
   ['soc-detector', TOPICS.events],
-  ['soc-indexer', TOPICS.alerts],
+  [INDEXER_GROUP, TOPICS.alerts],
 ];
 
 function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, groups: [string, string][], intervalMs = 5000): Stoppable {
@@ -58,10 +67,27 @@ function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, groups: [st
 export async function startServices(cfg: SocConfig, services: readonly ServiceName[], logger: Logger, extraAnalyzers: Analyzer[] = []): Promise<Running> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const creds = ensureCredentials(cfg.dataDir);
-  const verifier = new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]);
+  const auth = new AuthDb(join(cfg.dataDir, 'auth.db'));
+  let initialAdmin: string | undefined;
+  if (!auth.hasUsers()) {
+    for (const u of creds.users) await auth.addUser(u.name, u.role, u.password);
+    initialAdmin = creds.users[0]?.name;
+  }
+  const verifier = new SessionAuthorizer(new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]), auth);
   const metrics = new Metrics();
   const bus = openBus(cfg, logger.child({ component: 'bus' }));
-  const stack: Stoppable[] = [{ name: 'bus', stop: () => bus.close() }];
+  const stack: Stoppable[] = [{ name: 'auth', stop: async () => auth.close() }, { name: 'bus', stop: () => bus.close() }];
+  const reloaders: { name: string; reload(): void }[] = [];
+  const reload = () => {
+    for (const r of reloaders) {
+      try {
+        r.reload();
+        logger.info({ component: r.name }, 'TLS certificate reloaded');
+      } catch (err) {
+        logger.error({ err, component: r.name }, 'TLS reload failed: the previous certificate stays in use');
+      }
+    }
+  };
   const stopAll = async () => {
     for (const s of stack.reverse()) {
       try {
@@ -103,12 +129,17 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       const producer = await bus.producer();
       stack.push({ name: 'collector-producer', stop: () => producer.close() });
       const c = cfg.collector;
-      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }));
+      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }), cfg.detector.internalCidrs.length ? new CidrSet(cfg.detector.internalCidrs) : undefined);
       const log = logger.child({ component: 'collector' });
       if (c.syslog.enabled) {
-        const s = await startSyslogServer({ ingest, host: c.syslog.host, udpPort: c.syslog.udpPort, tcpPort: c.syslog.tcpPort, maxMessageBytes: c.syslog.maxMessageBytes, logger: log });
+        const y = c.syslog;
+        const s = await startSyslogServer({
+          ingest, host: y.host, udpPort: y.udpPort, tcpPort: y.tcpPort, tls: y.tls, maxMessageBytes: y.maxMessageBytes, logger: log, registry: metrics.registry,
+          batchSize: y.batchSize, lingerMs: y.lingerMs, recvBufferSize: y.recvBufferSize, udpMaxQueuedBytes: y.udpMaxQueuedBytes, udpReceiverNice: y.udpReceiverNice, maxConnections: y.maxConnections, idleTimeoutMs: y.idleTimeoutSeconds * 1000,
+        });
         stack.push({ name: 'syslog', stop: () => s.close() });
-        syslog = { udpPort: s.udpPort, tcpPort: s.tcpPort };
+        if (y.tls) reloaders.push({ name: 'syslog-tls', reload: () => s.reloadTls() });
+        syslog = { udpPort: s.udpPort, tcpPort: s.tcpPort, tlsPort: s.tlsPort, udpRecvBufferSize: s.udpRecvBufferSize, udpReceiverNice: s.udpReceiverNice };
       }
       if (c.tail.length) {
         const t = await startTailer({ ingest, files: c.tail, checkpointPath: join(cfg.dataDir, 'tail-checkpoints.json'), pollIntervalMs: 500, logger: log, maxLineBytes: c.maxLineBytes });
@@ -121,26 +152,48 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       stack.push({ name: 'backpressure', stop: async () => backpressure.close() });
       routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst, backpressure });
     }
-    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
+    const streams = new LiveStreams();
+    if (services.includes('api') && store) {
+      const trustFile = cfg.federation.trustListFile;
+      const console_ = consoleRoutes({
+        store,
+        bus,
+        auth,
+        streams,
+        logger: logger.child({ component: 'console' }),
+        indexerGroup: INDEXER_GROUP,
+        self: cfg.soc.id,
+        trustList: trustFile ? () => loadTrustList(trustFile) : undefined,
+        rollbackModel: (version) => rollbackModel(modelsDir(cfg.dataDir), version),
+        secureCookies: cfg.api.tls !== undefined,
+      });
+      // Console routes first: /v1/alerts/stream must win over /v1/alerts/:id.
+      routes.api = [...console_, ...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
+    }
 
     const urls: Running['urls'] = {};
-    const serve = async (name: string, host: string, port: number, r: Route[]) => {
-      const handler = createHttpHandler({ service: name, routes: [...r, ...opsRoutes(metrics, health)], verifier, logger: logger.child({ component: `http-${name}` }), metrics, rateLimitPerSecond: cfg.api.rateLimitPerSecond });
-      const server = await listen(handler, host, port);
+    const serve = async (name: string, host: string, port: number, r: Route[], tls?: WebTls) => {
+      const handler = createHttpHandler({ service: name, routes: [...r, ...opsRoutes(metrics, health)], verifier, responseHeaders: SECURITY_HEADERS, logger: logger.child({ component: `http-${name}` }), metrics, rateLimitPerSecond: cfg.api.rateLimitPerSecond });
+      const server = await listen(handler, host, port, tls);
       stack.push({ name: `http-${name}`, stop: server.close });
+      if (tls) reloaders.push({ name: `https-${name}`, reload: () => reloadTls(server.server as TlsServer, tls.config, tls.field) });
       return server.url;
     };
+    const apiTls: WebTls | undefined = cfg.api.tls && { config: cfg.api.tls, field: 'api.tls' };
+    const collectorTls: WebTls | undefined = cfg.collector.tls && { config: cfg.collector.tls, field: 'collector.tls' };
     const both = routes.collector.length > 0 && routes.api.length > 0;
     if (both) {
       // One process, one port: the collector's and the analysts' routes side by side.
-      urls.api = urls.collector = await serve('soc', cfg.api.host, cfg.api.port, [...routes.collector, ...routes.api]);
+      urls.api = urls.collector = await serve('soc', cfg.api.host, cfg.api.port, [...routes.collector, ...routes.api], apiTls ?? collectorTls);
     } else {
-      if (routes.collector.length) urls.collector = await serve('collector', cfg.collector.host, cfg.collector.port, routes.collector);
-      if (routes.api.length) urls.api = await serve('api', cfg.api.host, cfg.api.port, routes.api);
+      if (routes.collector.length) urls.collector = await serve('collector', cfg.collector.host, cfg.collector.port, routes.collector, collectorTls);
+      if (routes.api.length) urls.api = await serve('api', cfg.api.host, cfg.api.port, routes.api, apiTls);
     }
     // Services without HTTP of their own (detector, indexer) still answer /healthz and /metrics.
-    if (!urls.api && !urls.collector) urls.ops = await serve('ops', cfg.api.host, cfg.api.port, []);
-    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, syslog, bus, store, stop: stopAll };
+    if (!urls.api && !urls.collector) urls.ops = await serve('ops', cfg.api.host, cfg.api.port, [], apiTls);
+    // Stopped before the HTTP servers: an open event stream would keep a server from closing.
+    stack.push({ name: 'live-streams', stop: () => streams.stop() });
+    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, initialAdmin, syslog, bus, store, reload, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
