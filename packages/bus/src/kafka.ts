@@ -18,7 +18,7 @@ import type {
   ProducerRecord as KafkaProducerRecord,
   RecordMetadata as KafkaRecordMetadata,
 } from 'kafkajs';
-import { BackendUnavailableError, isRetriable } from '@soc/errors';
+import { BackendUnavailableError, isRetriable, retry } from '@soc/errors';
 import { handleUntilDone } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, RecordMetadata, TopicSpec } from './port.ts';
@@ -156,6 +156,21 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   };
   const producers = new Set<KafkaProducerLike>();
   const consumers = new Set<KafkaConsumer>();
+  /**
+   * Admin operations retried while the broker reports a transient state (a topic not yet known to
+   * every listener, the group coordinator still loading on a fresh or restarted broker).
+   */
+  const adminOp = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    retry(
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw toBusError(err, what);
+        }
+      },
+      { retries: 8, initialDelayMs: 200, maxDelayMs: 3000, onRetry: (err, attempt, delayMs) => log.warn({ err: (err as Error).message, attempt, delayMs }, `${what} retry`) },
+    );
 
   class KafkaConsumer implements Consumer {
     private client: KafkaConsumerLike | undefined;
@@ -215,8 +230,8 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     }
   }
 
-  async function ensureTopics(specs: TopicSpec[]): Promise<void> {
-    try {
+  function ensureTopics(specs: TopicSpec[]): Promise<void> {
+    return adminOp('ensure topics', async () => {
       const a = await admin();
       const existing = new Set(await a.listTopics());
       const missing = specs.filter((s) => !existing.has(s.name));
@@ -239,13 +254,11 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       const meta = await a.fetchTopicMetadata({ topics: present.map((s) => s.name) });
       const grow = present.filter((s) => (meta.topics.find((t) => t.name === s.name)?.partitions.length ?? 0) < s.partitions);
       if (grow.length > 0) await a.createPartitions({ topicPartitions: grow.map((s) => ({ topic: s.name, count: s.partitions })) });
-    } catch (err) {
-      throw toBusError(err, 'ensure topics');
-    }
+    });
   }
 
-  async function lag(groupId: string, topic: string): Promise<PartitionLag[]> {
-    try {
+  function lag(groupId: string, topic: string): Promise<PartitionLag[]> {
+    return adminOp('lag', async () => {
       const a = await admin();
       const [ends, groups] = await Promise.all([a.fetchTopicOffsets(topic), a.fetchOffsets({ groupId, topics: [topic] })]);
       const committed = new Map((groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
@@ -256,9 +269,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
           return { topic, partition: e.partition, committed: c, end, lag: Math.max(0, end - (c >= 0 ? c : Number(e.low))) };
         })
         .sort((x, y) => x.partition - y.partition);
-    } catch (err) {
-      throw toBusError(err, 'lag');
-    }
+    });
   }
 
   /** Inspection read: a throwaway group seeks each wanted partition and collects up to its high watermark. */
