@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 STATE="$STATE_ROOT/kafka"
 PIDFILE="$STATE/kafka.pid"
 LOG="$STATE/kafka.log"
-CP="$STATE/classpath.txt"
+CP="$CACHE_DIR/kafka-classpath.txt"
 
 answers() { grep -q 'Kafka Server started' "$LOG" && (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$STATE/port")") ; }
 
@@ -86,11 +86,4 @@ start() {
   cat "$STATE/kafka.env"
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop_pid "$PIDFILE"; say "stopped" ;;
-  status) alive "$PIDFILE" ;;
-  clean) stop_pid "$PIDFILE"; rm -rf "$STATE"; say "state removed" ;;
-  -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "soc: kafka.sh needs a command (start|stop|status|clean; --help)" >&2; exit 2 ;;
-esac
+dispatch "$@"

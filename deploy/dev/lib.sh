@@ -7,18 +7,23 @@ DEV_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE_ROOT="${SOC_DEV_STATE:-$DEV_DIR/../../.dev}"
 mkdir -p "$STATE_ROOT"
 STATE_ROOT="$(cd "$STATE_ROOT" && pwd)"
+# Resolved classpaths and the compiled launcher, kept across fresh state directories.
+CACHE_DIR="${SOC_DEV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/soc-dev}"
+mkdir -p "$CACHE_DIR"
 
 say() { echo "$ENGINE: $*" >&2; }
 die() { echo "soc: $ENGINE $* " >&2; exit 1; }
 
 need() { command -v "$1" >/dev/null 2>&1 || die "cannot start ($1 not found; install Java 17 and Maven)"; }
 
+all_present() { local f; while IFS= read -r f; do [[ -f "$f" ]] || return 1; done < <(tr ':' '\n' <"$1"); }
+
 # The runtime classpath of a pom, resolved by Maven into its local repository (~/.m2, or
 # MAVEN_REPO_LOCAL) and cached per pom content, so a warm start does not run Maven at all.
 classpath_of() {
   local pom="$1" out="$2" sum
   sum="$( (cat "$pom"; echo "${MAVEN_REPO_LOCAL:-}") | sha256sum | cut -c1-16)"
-  if [[ -s "$out" && "$(cat "$out.sum" 2>/dev/null)" == "$sum" ]]; then return 0; fi
+  if [[ -s "$out" && "$(cat "$out.sum" 2>/dev/null)" == "$sum" ]] && all_present "$out"; then return 0; fi
   need mvn
   say "resolving $(basename "$pom") from Maven Central (first run downloads the jars)"
   local repo=()
@@ -54,4 +59,16 @@ stop_pid() {
   for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -0 "$pid" 2>/dev/null && { say "still running after 30s, killing $pid"; kill -KILL "$pid" 2>/dev/null || true; }
   rm -f "$pidfile"
+}
+
+# The command line of both scripts; each defines start() and sets STATE and PIDFILE.
+dispatch() {
+  case "${1:-}" in
+    start) start ;;
+    stop) stop_pid "$PIDFILE"; say "stopped" ;;
+    status) alive "$PIDFILE" ;;
+    clean) stop_pid "$PIDFILE"; rm -rf "$STATE"; say "state removed" ;;
+    -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) echo "soc: $(basename "$0") needs a command (start|stop|status|clean; --help)" >&2; exit 2 ;;
+  esac
 }

@@ -14,8 +14,8 @@ source "$(dirname "$0")/lib.sh"
 STATE="$STATE_ROOT/opensearch"
 PIDFILE="$STATE/opensearch.pid"
 LOG="$STATE/opensearch.log"
-CP="$STATE/classpath.txt"
-CLASSES="$STATE/launcher"
+CP="$CACHE_DIR/opensearch-classpath.txt"
+CLASSES="$CACHE_DIR/opensearch-launcher"
 SRC="$DEV_DIR/opensearch/SocOpenSearchNode.java"
 
 answers() { curl -fsS -m 5 "http://127.0.0.1:$(cat "$STATE/port")/_cluster/health?wait_for_status=yellow&timeout=2s"; }
@@ -70,11 +70,4 @@ start() {
   cat "$STATE/opensearch.env"
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop_pid "$PIDFILE"; say "stopped" ;;
-  status) alive "$PIDFILE" ;;
-  clean) stop_pid "$PIDFILE"; rm -rf "$STATE"; say "state removed" ;;
-  -h|--help|help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "soc: opensearch.sh needs a command (start|stop|status|clean; --help)" >&2; exit 2 ;;
-esac
+dispatch "$@"

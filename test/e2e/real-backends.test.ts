@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKafka, findSearchEngine, unavailable, type Started } from '@soc/testkit';
-import { api, eveAlert, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
+import { api, eveAlert, metricSum, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 
 const kafkaSource = await findKafka();
 const searchSource = await findSearchEngine();
@@ -39,14 +39,6 @@ async function dropIndexLayout(esUrl: string, alias: string): Promise<void> {
   for (const path of [`/${alias}-*?allow_no_indices=true`, `/_index_template/${alias}*`, `/_component_template/${alias}*`, ...policies]) {
     await fetch(base + path, { method: 'DELETE', headers: esAuthHeader() }).catch(() => undefined);
   }
-}
-
-/** Sum of a Prometheus counter over all its label sets. */
-function metricSum(text: string, name: string): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
 describe.skipIf(!ENABLED)('soc start on Kafka + a search engine: ingest -> bus -> detector -> indexer -> store -> API', () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKafka, kafkaControl, unavailable, type KafkaEngine } from '@soc/testkit';
-import { api, eveAlert, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
+import { api, eveAlert, metricSum, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 
 const kafkaSource = await findKafka();
 const control = kafkaControl();
@@ -24,14 +24,6 @@ const ENABLED = kafkaSource !== null && control !== null && OPENSEARCH !== undef
 if (!ENABLED) unavailable('real faults', 'needs the broker pnpm test:real starts (SOC_KAFKA_CONTROL) and OPENSEARCH_URL');
 
 type Service = 'collector' | 'detector' | 'indexer' | 'api';
-
-/** Sum of a Prometheus counter over all its label sets. */
-function metricSum(text: string, name: string): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
 
 describe.skipIf(!ENABLED)('faults on Kafka + OpenSearch, one process per service', () => {
   const alias = `soc-alerts-faults-${randomBytes(4).toString('hex')}`;

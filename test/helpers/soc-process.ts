@@ -119,3 +119,11 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, what:
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Sum of a Prometheus counter or gauge over all its label sets. */
+export function metricSum(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
