@@ -8,6 +8,7 @@ import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
 import { benchReal } from './real.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
+import { benchSyslogUdp } from './syslog-udp.ts';
 
 /**
  * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
@@ -30,6 +31,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   detector: () => benchScoring(SHIPPED_MODEL),
   // Heap figures need `node --expose-gc` (the bench script passes it).
   signals: async () => benchSignals(),
+  'syslog-udp': () => benchSyslogUdp(),
   // Starts Kafka and OpenSearch (Java); only when named. SOC_BENCH_EVENTS bounds it (default 20000).
   real: () => benchReal({ events: Number(process.env.SOC_BENCH_EVENTS ?? 20_000) }),
 };
