@@ -7,6 +7,7 @@ import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
 import { benchReal } from './real.ts';
+import { benchConsole } from './console.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
 import { benchSyslogUdp } from './syslog-udp.ts';
 
@@ -32,6 +33,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   // Heap figures need `node --expose-gc` (the bench script passes it).
   signals: async () => benchSignals(),
   'syslog-udp': () => benchSyslogUdp(),
+  // With 100,000 alerts: server time of the console's first page and filtered queries.
+  console: () => benchConsole(),
   // Starts Kafka and OpenSearch (Java); only when named. SOC_BENCH_EVENTS bounds it (default 20000).
   real: () => benchReal({ events: Number(process.env.SOC_BENCH_EVENTS ?? 20_000) }),
 };

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '@soc/errors';
 import type { Alert } from '@soc/schema';
 import { AlertQuery } from './port.ts';
-import { MERGE_SCRIPT, createElasticsearchStore, toEsDoc } from './elasticsearch.ts';
+import { MERGE_SCRIPT, createElasticsearchStore, fromEsDoc, toEsDoc } from './elasticsearch.ts';
+import { leafPaths, mappedPaths } from './es-fields.ts';
 import { ALERT_MAPPINGS, ANALYSIS } from './es-layout.ts';
 import { buildAlerts } from './fixtures.ts';
 import { encodeCursor } from './query.ts';
@@ -51,6 +52,9 @@ function harness(opts: { aliasExists?: boolean } = {}) {
   route('HEAD', '/_alias/:name', () =>
     opts.aliasExists ? '' : new errors.ResponseError({ body: '', statusCode: 404, headers: {}, warnings: null, meta: {} as never }),
   );
+  for (const index of ['/soc-alerts-audit', '/soc-alerts-cases']) {
+    route('HEAD', index, () => (opts.aliasExists ? '' : new errors.ResponseError({ body: '', statusCode: 404, headers: {}, warnings: null, meta: {} as never })));
+  }
   route('PUT', '/:index', () => ok({ acknowledged: true, shards_acknowledged: true, index: INDEX }));
   const client = new Client({ node: 'http://127.0.0.1:9200', Connection: mock.getConnection(), maxRetries: 0 });
   const store = createElasticsearchStore({ node: 'http://127.0.0.1:9200', client, maxRetries: 3, retryInitialDelayMs: 1, retentionDays: 30 });
@@ -74,9 +78,14 @@ describe('elasticsearch adapter: setup', () => {
       'PUT /_ilm/policy/soc-alerts-ilm',
       'PUT /_component_template/soc-alerts-mappings',
       'PUT /_index_template/soc-alerts',
+      'HEAD /soc-alerts-audit',
+      'PUT /soc-alerts-audit',
+      'HEAD /soc-alerts-cases',
+      'PUT /soc-alerts-cases',
       'HEAD /_alias/soc-alerts',
       `PUT /${INDEX}`,
     ]);
+    expect((h.seen[4]?.body as { mappings: { dynamic: string } }).mappings.dynamic).toBe('strict');
     expect(h.seen[0]?.body).toEqual({
       policy: {
         phases: {
@@ -91,22 +100,23 @@ describe('elasticsearch adapter: setup', () => {
     const props = component.template.mappings.properties as Record<string, { type?: string; properties?: Record<string, { type?: string }> }>;
     expect(props['source']?.properties?.['ip']?.type).toBe('ip');
     expect(props['@timestamp']?.type).toBe('date');
-    expect(props['severity_rank']?.type).toBe('byte');
-    expect(props['message']).toEqual({ type: 'text', analyzer: 'soc_text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } });
+    expect(props['event']?.properties?.['severity']?.type).toBe('long');
+    expect(props['message']).toEqual({ type: 'match_only_text' });
     expect(h.seen[2]?.body).toEqual({
       index_patterns: ['soc-alerts-*'],
       composed_of: ['soc-alerts-mappings'],
       priority: 200,
       template: { settings: { 'index.lifecycle.name': 'soc-alerts-ilm', 'index.lifecycle.rollover_alias': 'soc-alerts' } },
     });
-    expect(h.seen[4]?.body).toEqual({ aliases: { 'soc-alerts': { is_write_index: true } } });
+    expect(h.seen[8]?.body).toEqual({ aliases: { 'soc-alerts': { is_write_index: true } } });
   });
 
-  it('maps every top-level Alert field explicitly', () => {
+  it('maps every field of the stored document explicitly, and the document reads back as the alert', () => {
     const [a] = buildAlerts(1, 3);
     const full: Alert = { ...(a as Alert), network: { transport: 'tcp' }, federation: { message_id: 'm', received_at: a!.last_seen, hops: 1, path: ['soc-lv'] }, links: [{ type: 't', alert_id: 'x' }] };
-    const mapped = Object.keys(ALERT_MAPPINGS.properties ?? {});
-    for (const key of Object.keys(toEsDoc(full))) expect(mapped).toContain(key);
+    const mapped = new Set(mappedPaths(ALERT_MAPPINGS.properties ?? {}));
+    for (const key of leafPaths(toEsDoc(full))) expect(mapped, key).toContain(key);
+    expect(fromEsDoc(toEsDoc(full))).toEqual(full);
   });
 
   it('leaves an existing alias alone', async () => {
@@ -137,7 +147,7 @@ describe('elasticsearch adapter: upsert', () => {
       { update: { _index: 'soc-alerts', _id: a2.id, retry_on_conflict: 3 } },
       script(a2),
     ]);
-    expect(toEsDoc(a0).severity_rank).toBe(['low', 'medium', 'high', 'critical'].indexOf(a0.severity) + 1);
+    expect((toEsDoc(a0).event as { severity: number }).severity).toBe(['low', 'medium', 'high', 'critical'].indexOf(a0.severity) + 1);
   });
 
   it('retries a 429 item, reports a mapping error as non-retriable, keeps the rest', async () => {
@@ -229,26 +239,25 @@ describe('elasticsearch adapter: queries', () => {
         bool: {
           filter: [
             { range: { '@timestamp': { gte: '2024-03-01T00:00:00Z', lt: '2024-03-02T00:00:00+02:00' } } },
-            { range: { severity_rank: { gte: 3 } } },
+            { range: { 'event.severity': { gte: 3 } } },
             { term: { 'host.name': 'web-01' } },
             { bool: { should: [{ term: { 'source.ip': '10.0.0.1' } }, { term: { 'destination.ip': '10.0.0.1' } }], minimum_should_match: 1 } },
-            { terms: { detector: ['rules', 'sigma'] } },
+            { terms: { 'soc.detector': ['rules', 'sigma'] } },
             { term: { 'rule.id': 'rules-1' } },
-            { terms: { status: ['new'] } },
-            { term: { 'origin.soc': 'soc-lv' } },
-            { terms: { tlp: ['RED'] } },
+            { terms: { 'soc.status': ['new'] } },
+            { term: { 'soc.origin.soc': 'soc-lv' } },
+            { terms: { 'soc.tlp': ['RED'] } },
             {
-              simple_query_string: {
-                query: 'port "lateral movement" exfil* "foo bar"',
-                fields: ['message', 'rule.name', 'explanation.summary'],
-                default_operator: 'and',
-                flags: 'PHRASE|PREFIX|WHITESPACE',
+              bool: {
+                filter: ['port', '"lateral movement"', 'exfil*', '"foo bar"'].map((query) => ({
+                  simple_query_string: { query, fields: ['message', 'rule.name.text', 'soc.explanation.summary'], default_operator: 'and', flags: 'PHRASE|PREFIX|WHITESPACE' },
+                })),
               },
             },
           ],
         },
       },
-      sort: [{ score: { order: 'asc' } }, { id: { order: 'asc' } }],
+      sort: [{ 'soc.score': { order: 'asc' } }, { 'event.id': { order: 'asc' } }],
       size: 3,
       track_total_hits: true,
       search_after: [0.5, 'abc-cursor-id'],
@@ -271,6 +280,8 @@ describe('elasticsearch adapter: queries', () => {
         by_detector: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [{ key: 'rules', doc_count: 9 }] },
         by_rule: { doc_count_error_upper_bound: 0, sum_other_doc_count: 2, buckets: [{ key: 'rules-1', doc_count: 7 }] },
         by_host: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [] },
+        by_source: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [{ key: '10.0.0.1', doc_count: 9 }] },
+        by_destination: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [] },
         over_time: {
           buckets: [
             { key_as_string: '2024-03-01T05:00:00.000Z', key: hour, doc_count: 4 },
@@ -282,14 +293,16 @@ describe('elasticsearch adapter: queries', () => {
     const res = await h.store.aggregate(AlertQuery.parse({ detector: 'rules' }), { interval: '1h', size: 5 });
     const terms = (field: string) => ({ terms: { field, size: 5, order: [{ _count: 'desc' }, { _key: 'asc' }] } });
     expect(h.of('POST', '/soc-alerts/_search')[0]?.body).toEqual({
-      query: { bool: { filter: [{ terms: { detector: ['rules'] } }] } },
+      query: { bool: { filter: [{ terms: { 'soc.detector': ['rules'] } }] } },
       size: 0,
       track_total_hits: true,
       aggs: {
-        by_severity: terms('severity'),
-        by_detector: terms('detector'),
+        by_severity: terms('soc.severity'),
+        by_detector: terms('soc.detector'),
         by_rule: terms('rule.id'),
         by_host: terms('host.name'),
+        by_source: terms('source.ip'),
+        by_destination: terms('destination.ip'),
         over_time: { date_histogram: { field: '@timestamp', fixed_interval: '1h', min_doc_count: 1 } },
       },
     });
@@ -299,32 +312,60 @@ describe('elasticsearch adapter: queries', () => {
       by_detector: [{ key: 'rules', count: 9 }],
       by_rule: [{ key: 'rules-1', count: 7 }],
       by_host: [],
+      by_source: [{ key: '10.0.0.1', count: 9 }],
+      by_destination: [],
       over_time: [{ key: '2024-03-01T05:00:00.000Z', count: 4 }, { key: '2024-03-01T07:00:00.000Z', count: 5 }],
     });
   });
 
-  it('sets the status on the concrete index and returns the updated alert', async () => {
+  it('triages with optimistic concurrency on the concrete index, retries a conflict, then appends the audit entries', async () => {
     const h = harness({ aliasExists: true });
     const [a] = buildAlerts(1, 25) as [Alert];
+    const stored = { ...a, status: 'new' as const };
+    let seqNo = 5;
     h.route('POST', '/soc-alerts/_search', (p) => {
       const ids = (p.body as { query: { ids: { values: string[] } } }).query.ids.values;
-      return h.searchHits(ids.includes(a.id) ? [{ _id: a.id, _index: 'soc-alerts-000002' }] : []);
+      return h.searchHits(ids.includes(a.id) ? [{ _id: a.id, _index: 'soc-alerts-000002', _source: toEsDoc(stored), _seq_no: seqNo, _primary_term: 1 } as never] : []);
     });
-    h.route('POST', '/:index/_update/:id', (p) => ({
-      _index: 'soc-alerts-000002',
-      _id: a.id,
-      _version: 2,
-      result: 'updated',
-      _shards: { total: 2, successful: 1, failed: 0 },
-      _seq_no: 5,
-      _primary_term: 1,
-      get: { _seq_no: 5, _primary_term: 1, found: true, _source: { ...toEsDoc(a), ...(p.body as { doc: object }).doc } },
-    }));
-    expect(await h.store.setStatus(a.id, 'resolved')).toEqual({ ...a, status: 'resolved' });
-    const [update] = h.of('POST', `/soc-alerts-000002/_update/${a.id}`);
-    expect(update?.body).toEqual({ doc: { status: 'resolved' }, _source: true });
-    expect(update?.querystring).toEqual({ refresh: 'wait_for' });
-    expect(await h.store.setStatus('missing-alert-id', 'resolved')).toBeNull();
+    let writes = 0;
+    h.route('PUT', '/:index/_doc/:id', () => {
+      writes++;
+      if (writes === 1) {
+        seqNo = 6; // someone else wrote in between
+        return new errors.ResponseError({ body: { error: { type: 'version_conflict_engine_exception', reason: 'conflict' }, status: 409 }, statusCode: 409, headers: {}, warnings: null, meta: {} as never });
+      }
+      return { _index: 'soc-alerts-000002', _id: a.id, _version: 3, result: 'updated', _shards: { total: 2, successful: 1, failed: 0 }, _seq_no: 7, _primary_term: 1 };
+    });
+    h.route('POST', '/_bulk', (p) => ({ took: 1, errors: false, items: (p.body as unknown[]).filter((_, i) => i % 2 === 0).map(() => ({ create: { _index: 'soc-alerts-audit', status: 201 } })) }));
+
+    const res = await h.store.triage(a.id, { status: 'acknowledged', comment: 'mine' }, 'alice');
+    expect(res?.alert).toEqual({ ...stored, status: 'acknowledged' });
+    const puts = h.of('PUT', `/soc-alerts-000002/_doc/${a.id}`);
+    expect(puts.map((p) => p.querystring)).toEqual([
+      { if_seq_no: '5', if_primary_term: '1', refresh: 'wait_for' },
+      { if_seq_no: '6', if_primary_term: '1', refresh: 'wait_for' },
+    ]);
+    expect(puts[1]?.body).toEqual(toEsDoc({ ...stored, status: 'acknowledged' }));
+    const [bulk] = h.of('POST', '/_bulk');
+    const lines = bulk?.body as object[];
+    expect(lines.filter((_, i) => i % 2 === 0)).toEqual(res!.entries.map((e) => ({ create: { _index: 'soc-alerts-audit', _id: e.id } })));
+    expect(lines.filter((_, i) => i % 2 === 1)).toEqual(res!.entries);
+    expect(res!.entries.map((e) => e.action)).toEqual(['status', 'comment']);
+
+    await expect(h.store.triage(a.id, { status: 'resolved' }, 'alice')).rejects.toThrow(/cannot go from new to resolved/);
+    expect(await h.store.triage('missing-alert-id', { status: 'acknowledged' }, 'alice')).toBeNull();
+  });
+
+  it('reads the audit trail newest-first from the index and returns it oldest-first', async () => {
+    const h = harness({ aliasExists: true });
+    const e = (n: number) => ({ id: `0000000${n}-0001-aa`, at: `2024-03-01T00:00:0${n}.000Z`, actor: 'alice', target: { kind: 'alert', id: 'x' }, action: 'comment', text: `c${n}` });
+    h.route('POST', '/soc-alerts-audit/_search', () => h.searchHits([{ _id: 'b', _source: e(2) }, { _id: 'a', _source: e(1) }]));
+    expect((await h.store.audit({ target_kind: 'alert', target_id: 'x', limit: 2 })).map((x) => x.text)).toEqual(['c1', 'c2']);
+    expect(h.of('POST', '/soc-alerts-audit/_search')[0]?.body).toEqual({
+      query: { bool: { filter: [{ term: { 'target.kind': 'alert' } }, { term: { 'target.id': 'x' } }] } },
+      sort: [{ at: { order: 'desc' } }, { id: { order: 'desc' } }],
+      size: 2,
+    });
   });
 
   it('pings', async () => {

@@ -53,10 +53,11 @@ describe.skipIf(!NODE)('opensearch (real)', () => {
     try {
       await store.ensureSetup();
       const alias = aliases[aliases.length - 1]!;
-      const mapping = (await client.indices.getMapping({ index: layoutNames(alias).firstIndex })).body as Record<string, { mappings: { properties: Record<string, { type?: string; properties?: Record<string, { type?: string }> }> } }>;
+      type Props = Record<string, { type?: string; properties?: Props }>;
+      const mapping = (await client.indices.getMapping({ index: layoutNames(alias).firstIndex })).body as Record<string, { mappings: { properties: Props } }>;
       const props = Object.values(mapping)[0]!.mappings.properties;
       expect(props.labels?.type).toBe('flat_object');
-      expect(props.explanation?.properties?.values?.type).toBe('flat_object');
+      expect(props.soc?.properties?.explanation?.properties?.values?.type).toBe('flat_object');
 
       // Arbitrary label keys are accepted and the alert round-trips.
       const [a] = buildAlerts(1, 7);

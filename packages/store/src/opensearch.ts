@@ -1,16 +1,19 @@
+import type { Client as EsClient } from '@elastic/elasticsearch';
 import { Client } from '@opensearch-project/opensearch';
 import { ConfigError } from '@soc/errors';
 import type { Logger } from '@soc/telemetry';
-import { componentTemplate, indexTemplate, ismPolicy } from './es-layout.ts';
+import { createElasticsearchStore, type Call, type ElasticsearchAlertStore, type ElasticsearchStoreOptions, type EngineFlavor } from './elasticsearch.ts';
+import { ismPolicy, type LayoutNames, type LayoutOptions } from './es-layout.ts';
 import { tlsOptions, type EsConnectionOptions } from './es-transport.ts';
-import { createSearchStore, type SearchAlertStore, type SearchBody, type SearchEngine, type SearchStoreOptions } from './search-store.ts';
 
 /**
- * The OpenSearch adapter: the common search store (same query DSL, bulk merge script and index
- * layout as Elasticsearch) over the `@opensearch-project/opensearch` client, with `flat_object`
- * for detector-specific keys and Index State Management for rollover and retention. A cluster
- * without the ISM plugin still works: its indices are then neither rolled over nor deleted, which
- * the adapter logs once at set-up and reports through `lifecycle()`.
+ * The OpenSearch adapter. OpenSearch speaks the same search, aggregation, bulk and painless
+ * dialect as Elasticsearch for everything the store uses, so the store is the Elasticsearch one
+ * (queries, merge script, triage, audit, cases), run through `esShapedClient`: the few calls it
+ * makes, mapped onto `@opensearch-project/opensearch` (request bodies under `body`, responses
+ * unwrapped). What differs is the flavor: `flat_object` for detector-specific keys, and Index
+ * State Management instead of ILM. A cluster without the ISM plugin still works: its indices are
+ * then neither rolled over nor deleted, which set-up logs once and `lifecycle()` reports.
  */
 
 export interface OpenSearchConnectionOptions extends Omit<EsConnectionOptions, 'auth'> {
@@ -18,7 +21,7 @@ export interface OpenSearchConnectionOptions extends Omit<EsConnectionOptions, '
   auth?: { username: string; password: string };
 }
 
-export interface OpenSearchStoreOptions extends OpenSearchConnectionOptions, SearchStoreOptions {
+export interface OpenSearchStoreOptions extends OpenSearchConnectionOptions, Omit<ElasticsearchStoreOptions, 'client' | 'auth' | 'node'> {
   /** Injected client (tests); it should be built with `maxRetries: 0`. */
   client?: Client;
 }
@@ -26,7 +29,7 @@ export interface OpenSearchStoreOptions extends OpenSearchConnectionOptions, Sea
 /** 'ism' once the ISM policy is installed; 'unmanaged' on a cluster without the ISM plugin. */
 export type Lifecycle = 'ism' | 'unmanaged';
 
-export interface OpenSearchAlertStore extends SearchAlertStore {
+export interface OpenSearchAlertStore extends ElasticsearchAlertStore {
   /** How indices age, known after set-up (undefined before). */
   lifecycle(): Lifecycle | undefined;
 }
@@ -38,68 +41,95 @@ export function createOsClient(o: OpenSearchConnectionOptions): Client {
   const auth = (o as EsConnectionOptions).auth;
   if (auth && 'apiKey' in auth) throw new ConfigError('OpenSearch takes a username and password, not an API key', 'auth');
   const ssl = tlsOptions(o, 'OpenSearch');
-  return new Client({
-    node: o.node,
-    maxRetries: 0,
-    requestTimeout: o.requestTimeoutMs ?? 30_000,
-    ...(auth ? { auth } : {}),
-    ...(ssl ? { ssl } : {}),
-  });
+  return new Client({ node: o.node, maxRetries: 0, requestTimeout: o.requestTimeoutMs ?? 30_000, ...(auth ? { auth } : {}), ...(ssl ? { ssl } : {}) });
+}
+
+type Params = Record<string, unknown>;
+const body = async (p: Promise<{ body: unknown }>) => (await p).body;
+
+/**
+ * The subset of the Elasticsearch 8 client surface the store calls, over the OpenSearch client.
+ * Errors pass through unchanged: both clients name them alike (es-transport classifies them).
+ */
+export function esShapedClient(os: Client): EsClient {
+  const api = os as unknown as Record<string, (p: Params) => Promise<{ body: unknown }>> & { indices: Record<string, (p: Params) => Promise<{ body: unknown }>>; cluster: Record<string, (p: Params) => Promise<{ body: unknown }>> };
+  const withBody = (keep: string[]) => (p: Params) => {
+    const top: Params = {};
+    const rest: Params = {};
+    for (const [k, v] of Object.entries(p)) (keep.includes(k) ? top : rest)[k] = v;
+    return { ...top, body: rest };
+  };
+  const search = withBody(['index']);
+  const doc = ({ document, ...p }: Params) => ({ ...p, body: document });
+  const shaped = {
+    search: (p: Params) => body(api.search!(search(p))),
+    bulk: ({ operations, ...p }: Params) => body(api.bulk!({ ...p, body: operations })),
+    index: (p: Params) => body(api.index!(doc(p))),
+    create: (p: Params) => body(api.create!(doc(p))),
+    ping: () => body(api.ping!({})),
+    close: () => os.close(),
+    indices: {
+      exists: (p: Params) => body(api.indices.exists!(p)),
+      existsAlias: (p: Params) => body(api.indices.existsAlias!(p)),
+      create: (p: Params) => body(api.indices.create!(withBody(['index'])(p))),
+      putIndexTemplate: (p: Params) => body(api.indices.putIndexTemplate!(withBody(['name'])(p))),
+    },
+    cluster: { putComponentTemplate: (p: Params) => body(api.cluster.putComponentTemplate!(withBody(['name'])(p))) },
+  };
+  return shaped as unknown as EsClient;
 }
 
 /** Whether the ISM plugin answers on this cluster, from the node plugin list. */
-async function hasIsm(client: Client): Promise<boolean> {
-  const res = await client.cat.plugins({ format: 'json' });
+async function hasIsm(os: Client): Promise<boolean> {
+  const res = await os.cat.plugins({ format: 'json' });
   return (res.body as unknown as { component?: string }[]).some((p) => p.component === ISM_COMPONENT);
 }
 
 /** PUT of an ISM policy is create-only unless the current version is named; this makes it idempotent. */
-async function putIsmPolicy(client: Client, name: string, policy: object): Promise<void> {
+async function putIsmPolicy(os: Client, name: string, policy: object): Promise<void> {
   const path = `/_plugins/_ism/policies/${encodeURIComponent(name)}`;
   try {
-    await client.transport.request({ method: 'PUT', path, body: { policy } });
+    await os.transport.request({ method: 'PUT', path, body: { policy } });
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 409) throw err;
-    const current = (await client.transport.request({ method: 'GET', path })).body as { _seq_no: number; _primary_term: number };
-    await client.transport.request({ method: 'PUT', path, querystring: { if_seq_no: current._seq_no, if_primary_term: current._primary_term }, body: { policy } });
+    const current = (await os.transport.request({ method: 'GET', path })).body as { _seq_no: number; _primary_term: number };
+    await os.transport.request({ method: 'PUT', path, querystring: { if_seq_no: current._seq_no, if_primary_term: current._primary_term }, body: { policy } });
   }
 }
 
-export function opensearchEngine(client: Client, owned: boolean, logger?: Logger): SearchEngine & { lifecycle(): Lifecycle | undefined } {
-  let lifecycle: Lifecycle | undefined;
-  const body = <T>(p: Promise<{ body: unknown }>) => p.then((r) => r.body as T);
+function opensearchFlavor(os: Client, logger: Logger | undefined, seen: (l: Lifecycle) => void): EngineFlavor {
   return {
     kind: 'opensearch',
-    lifecycle: () => lifecycle,
-    async installLayout(names, layout, call) {
-      const ism = await call('list plugins', () => hasIsm(client));
-      if (ism) await call('put ISM policy', () => putIsmPolicy(client, names.ismPolicy, ismPolicy(layout, names.pattern)));
-      else logger?.warn({ retentionDays: layout.retentionDays }, 'OpenSearch has no ISM plugin: alert indices are neither rolled over nor deleted by the cluster');
-      await call('put component template', () => client.cluster.putComponentTemplate({ name: names.componentTemplate, body: { template: componentTemplate('flat_object') } as never }));
-      const settings: Record<string, string> = ism ? { 'plugins.index_state_management.rollover_alias': layout.alias } : {};
-      await call('put index template', () => client.indices.putIndexTemplate({ name: names.indexTemplate, body: indexTemplate(layout.alias, settings) as never }));
-      lifecycle = ism ? 'ism' : 'unmanaged';
-    },
-    aliasExists: (alias) => body<boolean>(client.indices.existsAlias({ name: alias })),
-    async createWriteIndex(index, alias) {
-      await client.indices.create({ index, body: { aliases: { [alias]: { is_write_index: true } } } });
-    },
-    search: ({ index, ...request }) => body<SearchBody>(client.search({ index: index as string, body: request as never })),
-    bulk: (operations, refresh) => body(client.bulk({ body: operations as never, refresh })),
-    async update(index, id, doc, refresh) {
-      const res = await body<{ get?: { _source?: unknown } }>(client.update({ index, id, body: { doc }, refresh, _source: true }));
-      return res.get?._source;
-    },
-    ping: () => body<boolean>(client.ping()),
-    // An injected client belongs to the caller.
-    close: async () => {
-      if (owned) await client.close();
+    flat: 'flat_object',
+    async lifecycle(names: LayoutNames, layout: LayoutOptions, call: Call): Promise<Record<string, string>> {
+      const ism = await call('list plugins', () => hasIsm(os));
+      seen(ism ? 'ism' : 'unmanaged');
+      if (!ism) {
+        logger?.warn({ retentionDays: layout.retentionDays }, 'OpenSearch has no ISM plugin: alert indices are neither rolled over nor deleted by the cluster');
+        return {};
+      }
+      await call('put ISM policy', () => putIsmPolicy(os, names.ismPolicy, ismPolicy(layout, names.pattern)));
+      return { 'plugins.index_state_management.rollover_alias': layout.alias };
     },
   };
 }
 
 export function createOpenSearchStore(opts: OpenSearchStoreOptions): OpenSearchAlertStore {
+  const os = opts.client ?? createOsClient(opts);
   const log = opts.logger?.child({ component: 'store', adapter: 'opensearch' });
-  const engine = opensearchEngine(opts.client ?? createOsClient(opts), !opts.client, log);
-  return { ...createSearchStore(engine, opts), lifecycle: engine.lifecycle };
+  let lifecycle: Lifecycle | undefined;
+  const { auth: _auth, node: _node, ...rest } = opts;
+  const store = createElasticsearchStore({ ...rest, node: opts.node, client: esShapedClient(os), flavor: () => opensearchFlavor(os, log, (l) => (lifecycle = l)) });
+  // Closing twice must not wait on a client that already closed (the OpenSearch client would).
+  let closed: Promise<void> | undefined;
+  return {
+    ...store,
+    lifecycle: () => lifecycle,
+    close: () =>
+      (closed ??= (async () => {
+        await store.close();
+        // An injected client belongs to the caller.
+        if (!opts.client) await os.close();
+      })()),
+  };
 }

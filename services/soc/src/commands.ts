@@ -7,6 +7,8 @@ import { modelCommand } from './model-cmd.ts';
 import { SHIPPED_MODEL } from './runtime.ts';
 import { replay, replayOptions } from './replay.ts';
 import { demoCommand, keygenCommand } from './federation.ts';
+import { tokensCommand, usersCommand } from './access-cmd.ts';
+import { taxiiCommand } from './taxii-cmd.ts';
 
 /** Tool commands beside the services: each parses its own flags and returns an exit code. */
 export interface Command {
@@ -55,10 +57,25 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  users: {
+    args: 'add NAME [--role analyst|lead|admin] [--password-stdin] | list | disable|enable NAME | passwd NAME | role NAME ROLE',
+    help: 'console users in DATA_DIR/auth.db (scrypt-hashed passwords; a generated password is printed once)',
+    run: usersCommand,
+  },
+  tokens: {
+    args: 'create --name NAME --role sensor|analyst|lead|admin | list | revoke ID',
+    help: 'API and sensor bearer tokens, stored hashed; the secret is printed once',
+    run: tokensCommand,
+  },
   keygen: {
     args: '[--dir DIR] [--overwrite]',
     help: 'write a federation key pair (default DATA_DIR/federation); prints the key id and a trust-list entry',
     run: keygenCommand,
+  },
+  taxii: {
+    args: 'pull COLLECTION_URL [--added-after ISO] [--limit N] [--into API_URL --source NAME]',
+    help: "poll a partner's TAXII 2.1 collection: a STIX bundle to stdout, or imported with --into (token: SOC_TAXII_TOKEN)",
+    run: (argv) => taxiiCommand(argv),
   },
   demo: {
     args: '[--socs N] [--dir DIR] [--timeout-s S]',
