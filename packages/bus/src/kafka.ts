@@ -110,6 +110,14 @@ export function toBusError(err: unknown, what: string): BackendUnavailableError 
   return new BackendUnavailableError(`kafka bus: ${what} failed: ${e?.message ?? String(err)}`, { cause: err, retriable });
 }
 
+/** OUT_OF_ORDER_SEQUENCE_NUMBER (45), possibly wrapped by kafkajs's "retries exhausted". */
+export function outOfSequence(err: unknown): boolean {
+  for (let e = err as { type?: string; code?: number; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || e.code === 45) return true;
+  }
+  return false;
+}
+
 function headerValue(v: Buffer | string | (Buffer | string)[] | undefined): string {
   if (v === undefined) return '';
   if (Array.isArray(v)) return v.map(String).join(',');
@@ -336,7 +344,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     async producer(): Promise<Producer> {
       // kafkajs's own default partitioner decides; wrapping it only observes the partition of each message.
       const chosen = new WeakMap<object, number>();
-      const client = kafka.producer({
+      const newClient = () => kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: opts.allowTopicCreation ?? false,
@@ -350,8 +358,19 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
           };
         },
       });
+      let client = newClient();
       producers.add(client);
-      const connected = lazily(client, 'producer connect');
+      let connected = lazily(client, 'producer connect');
+      // kafkajs's idempotent producer can get out of step with the broker's sequence numbers after
+      // a produce it retried (seen on a real broker right after topic creation, under load); a new
+      // producer id starts clean. The batch is sent again: at-least-once, as every retry here.
+      const renew = async () => {
+        producers.delete(client);
+        await client.disconnect().catch(() => undefined);
+        client = newClient();
+        producers.add(client);
+        connected = lazily(client, 'producer connect');
+      };
       return {
         async send(topic, records) {
           if (records.length === 0) return [];
@@ -361,9 +380,17 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
             ...(r.headers ? { headers: r.headers } : {}),
             ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
           }));
+          const attempt = async () => (await connected()).send({ topic, messages, acks: -1, compression });
           let result: KafkaRecordMetadata[];
           try {
-            result = await (await connected()).send({ topic, messages, acks: -1, compression });
+            try {
+              result = await attempt();
+            } catch (err) {
+              if (!outOfSequence(err)) throw err;
+              log.warn({ topic, err: (err as Error).message }, 'idempotent producer out of sequence; sending again with a new producer id');
+              await renew();
+              result = await attempt();
+            }
           } catch (err) {
             throw toBusError(err, `send to ${topic}`);
           }
