@@ -8,6 +8,27 @@ import { parseLine } from '@soc/parsers';
 import { TOPICS, alertId } from '@soc/schema';
 import { startSoc } from '../helpers/soc-process.ts';
 
+/** A sensor mix: half flows, the rest DNS and TLS records, one in a hundred a signature alert. */
+export function sensorMix(n: number): string[] {
+  const out: string[] = [];
+  const base = Date.UTC(2026, 10, 1, 12);
+  for (let i = 0; i < n; i++) {
+    const ts = new Date(base + i).toISOString().replace('Z', '+0000');
+    const common = { timestamp: ts, flow_id: 2_000_000_000 + i, in_iface: 'eth0', src_ip: `10.1.0.${i % 250}`, src_port: 1024 + (i % 60000), dest_ip: `198.51.100.${i % 200}`, dest_port: 443, proto: 'TCP' };
+    const kind = i % 10;
+    if (i % 100 === 0) {
+      out.push(JSON.stringify({ ...common, event_type: 'alert', alert: { action: 'allowed', gid: 1, signature_id: 2010000 + (i % 50), rev: 1, signature: `ET POLICY bench signature ${i % 50}`, category: 'Potential Corporate Privacy Violation', severity: (i % 3) + 1 } }));
+    } else if (kind < 5) {
+      out.push(JSON.stringify({ ...common, event_type: 'flow', app_proto: 'tls', flow: { pkts_toserver: 12, pkts_toclient: 10, bytes_toserver: 1500 + i % 900, bytes_toclient: 9000, start: ts, end: ts, age: 1, state: 'closed', reason: 'timeout', alerted: false }, tcp: { tcp_flags: '1b', syn: true, fin: true, psh: true, ack: true, state: 'closed' } }));
+    } else if (kind < 8) {
+      out.push(JSON.stringify({ ...common, event_type: 'dns', dest_port: 53, proto: 'UDP', dns: { type: 'query', id: i & 65535, rrname: `host${i % 1000}.example.org`, rrtype: 'A', tx_id: 0 } }));
+    } else {
+      out.push(JSON.stringify({ ...common, event_type: 'tls', tls: { subject: 'CN=example.org', issuerdn: 'CN=R3', sni: `site${i % 500}.example.org`, version: 'TLS 1.3' } }));
+    }
+  }
+  return out;
+}
+
 /**
  * The realistic sensor mix of issue 11, seeded: 90% Zeek conn over about 30,000 internal hosts
  * talking to 5,000 external destinations (a popular few and a long tail), 8% Zeek dns, 2%
