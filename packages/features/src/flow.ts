@@ -18,6 +18,11 @@ export interface Flow {
   dstBytes: number;
   srcPkts?: number;
   dstPkts?: number;
+  /** The sensor's own view of which endpoints are local (Zeek local_orig/local_resp), when it has one. */
+  localOrig?: boolean;
+  localResp?: boolean;
+  /** Sensor connection id (Zeek uid), to join per-flow labels and protocol logs. */
+  uid?: string;
 }
 
 /**
@@ -46,5 +51,9 @@ export function flowFromEvent(e: EcsEvent): Flow | null {
   };
   if (e.source?.packets !== undefined) flow.srcPkts = e.source.packets;
   if (e.destination?.packets !== undefined) flow.dstPkts = e.destination.packets;
+  if (e.connection?.local_orig !== undefined) flow.localOrig = e.connection?.local_orig;
+  if (e.connection?.local_resp !== undefined) flow.localResp = e.connection?.local_resp;
+  const uid = (e.zeek as { session_id?: unknown } | undefined)?.session_id;
+  if (typeof uid === 'string') flow.uid = uid;
   return flow;
 }

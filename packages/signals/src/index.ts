@@ -5,3 +5,7 @@ export * from './tracker.ts';
 export * from './calibrate.ts';
 export * from './engine.ts';
 export * from './bench.ts';
+export * from './iana.ts';
+export * from './context.ts';
+export * from './evidence.ts';
+export * from './evidence-calibrate.ts';

@@ -88,7 +88,7 @@ interface SourceState {
  * name resolution, directory, file sharing, time, web, mail). A port outside this list is not
  * suspicious by itself: calibration asks how rare it is among the site's own pairs.
  */
-const WELL_KNOWN = new Set([
+export const WELL_KNOWN_PORTS: ReadonlySet<number> = new Set([
   20, 21, 22, 25, 53, 67, 68, 80, 88, 110, 123, 135, 137, 138, 139, 143, 161, 389, 443, 445, 464, 465, 514, 587, 636,
   853, 993, 995, 1900, 3268, 3269, 3389, 5353, 5355, 8080,
 ]);
@@ -139,7 +139,7 @@ export class SignalTracker {
     const dest = this.updateDest(f, srcInternal);
     const portKey = `${f.proto}/${f.dstPort}`;
     const portPairs = this.portPairs.get(portKey) ?? 0;
-    const wellKnownPort = WELL_KNOWN.has(f.dstPort);
+    const wellKnownPort = WELL_KNOWN_PORTS.has(f.dstPort);
     const failedFanout = this.updateFanout(f);
 
     const iv = pair.intervals && pair.intervals.size >= 2 ? dispersion(pair.intervals.values()) : undefined;

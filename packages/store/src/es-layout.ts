@@ -73,6 +73,13 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
     federation: { properties: { message_id: keyword, received_at: date, hops: { type: 'integer' }, path: keyword } },
     links: { properties: { type: keyword, alert_id: keyword, origin: keyword } },
     labels: { type: 'flattened' },
+    threat: {
+      properties: {
+        framework: keyword,
+        tactic: { properties: { id: keyword, name: keyword } },
+        technique: { properties: { id: keyword, name: keyword, subtechnique: { properties: { id: keyword, name: keyword } } } },
+      },
+    },
   },
 };
 
