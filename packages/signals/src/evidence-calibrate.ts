@@ -39,6 +39,8 @@ export const EvidenceCalibration = z.object({
   threshold: z.number().nonnegative(),
   /** A host's failed (destination, port) attempts in one hour above this is a scan (T1046). */
   scanFanout: z.number().int().positive(),
+  /** Failed ports on one target from one source in a day above this is a vertical scan (T1046). */
+  verticalPorts: z.number().int().positive(),
   /** Distinct Internet sources with failed attempts on one host in a day: background scanning. */
   inboundSources: z.number().int().positive(),
   /** NXDOMAIN answers to one host in 10 minutes: a DGA burst (T1568.002). */
@@ -52,6 +54,7 @@ export const EvidenceCalibration = z.object({
     days: z.number().nonnegative(),
     alertedPairs: z.number().int().nonnegative(),
     maxHourlyFanout: z.number().int().nonnegative(),
+    maxVerticalPorts: z.number().int().nonnegative(),
   }),
 });
 export type EvidenceCalibration = z.infer<typeof EvidenceCalibration>;
@@ -104,6 +107,7 @@ export interface Replay {
   days: number;
   flows: number;
   maxHourlyFanout: number;
+  maxVerticalPorts: number;
 }
 
 /**
@@ -117,6 +121,7 @@ export function replayEvidence(streams: readonly Flow[][], o: EvidenceOptions, a
   let days = 0;
   let flows = 0;
   let maxHourlyFanout = 0;
+  let maxVerticalPorts = 0;
   streams.forEach((stream, i) => {
     const t = new EvidenceTracker(o);
     const streamHosts = new Set<string>();
@@ -129,6 +134,7 @@ export function replayEvidence(streams: readonly Flow[][], o: EvidenceOptions, a
       if (x.kind === 'local' || x.kind === 'outbound') {
         const h = t.hostActivity(f.srcIp);
         if (h && FAILED_STATES.has(f.connState) && h.failed.size > maxHourlyFanout) maxHourlyFanout = h.failed.size;
+        if (h && h.verticalMax > maxVerticalPorts) maxVerticalPorts = h.verticalMax;
       }
       if (x.kind !== 'outbound') return;
       streamHosts.add(x.pair.host);
@@ -142,7 +148,7 @@ export function replayEvidence(streams: readonly Flow[][], o: EvidenceOptions, a
     for (const h of streamHosts) hosts.add(`${i}|${h}`);
     if (stream.length) days += Math.max(1 / 24, (max - min) / 86_400);
   });
-  return { pairMax, rows, hosts, days, flows, maxHourlyFanout };
+  return { pairMax, rows, hosts, days, flows, maxHourlyFanout, maxVerticalPorts };
 }
 
 /** Tails of the per-pair maxima for the given scorers. */
@@ -183,9 +189,9 @@ export function fitReference(streams: readonly Flow[][], o: ReferenceOptions): E
   const tails = { ...tailsOf(r, priors.filter((s) => !ASSUMED_TAILS[s])), ...ASSUMED_TAILS } as Record<string, Tail>;
   const c: EvidenceCalibration = {
     format: 'soc-evidence/1', kind: 'reference', tails, usage, tau: o.tau ?? 0.05, threshold: 0,
-    scanFanout: Math.max(32, 2 * r.maxHourlyFanout), inboundSources: 20, nxdomainPer10Min: 20,
+    scanFanout: Math.max(32, 2 * r.maxHourlyFanout), verticalPorts: Math.max(10, 2 * r.maxVerticalPorts), inboundSources: 20, nxdomainPer10Min: 20,
     budget: o.budget ?? DEFAULT_EVIDENCE_BUDGET,
-    baseline: { sources: o.sources, flows: r.flows, pairs: r.pairMax.size, hosts: r.hosts.size, days: r.days, alertedPairs: 0, maxHourlyFanout: r.maxHourlyFanout },
+    baseline: { sources: o.sources, flows: r.flows, pairs: r.pairMax.size, hosts: r.hosts.size, days: r.days, alertedPairs: 0, maxHourlyFanout: r.maxHourlyFanout, maxVerticalPorts: r.maxVerticalPorts },
   };
   const stats = pairStatistics(c, r);
   const hostDays = Math.max(1, r.hosts.size) * (r.days / Math.max(1, streams.length));
@@ -211,11 +217,14 @@ export function fitSiteEvidence(flows: Flow[], reference: EvidenceCalibration, o
   const tails = { ...reference.tails, ...tailsOf(r, anomaly ? SITE_EVIDENCE : SITE_EVIDENCE.filter((s) => s !== 'anomaly')) };
   const c: EvidenceCalibration = {
     ...reference, kind: 'site', tails, budget, threshold: 0,
-    baseline: { sources: o.sources, flows: r.flows, pairs: r.pairMax.size, hosts: r.hosts.size, days: r.days, alertedPairs: 0, maxHourlyFanout: r.maxHourlyFanout },
+    baseline: { sources: o.sources, flows: r.flows, pairs: r.pairMax.size, hosts: r.hosts.size, days: r.days, alertedPairs: 0, maxHourlyFanout: r.maxHourlyFanout, maxVerticalPorts: r.maxVerticalPorts },
   };
   const stats = pairStatistics(c, r);
   const perDay = Math.max(budget.minPerDay, (budget.perThousandHostsPerDay * r.hosts.size) / 1000);
-  c.threshold = kthCut(stats, Math.max(1, Math.floor(perDay * r.days)));
+  const budgeted = kthCut(stats, Math.max(1, Math.floor(perDay * r.days)));
+  // Less than a day of baseline cannot estimate a per-day quantile: it may lower the reference
+  // threshold (a quiet site), never raise it.
+  c.threshold = r.days >= 1 ? budgeted : Math.min(budgeted, reference.threshold);
   c.baseline.alertedPairs = stats.filter((s) => s > c.threshold).length;
   return c;
 }

@@ -79,6 +79,9 @@ export interface HostActivity {
   failed: Set<string>;
   fanoutMax: number;
   fanoutTargets: Set<string>;
+  /** Failed ports per target today (≤ 64 targets, ≤ 1024 ports each): a vertical scan of one host. */
+  vertical: Map<string, Set<number>>;
+  verticalMax: number;
   nxdomain: number;
   nxWindow: number;
   nxMax: number;
@@ -117,7 +120,7 @@ export interface EvidenceOptions {
 
 export type Observed =
   | { kind: 'outbound'; pair: PairEvidence }
-  | { kind: 'inbound'; inbound: InboundActivity }
+  | { kind: 'inbound'; inbound: InboundActivity; source: HostActivity }
   | { kind: 'local'; host: HostActivity }
   | { kind: 'none' };
 
@@ -201,9 +204,10 @@ export class EvidenceTracker {
 
   observe(f: Flow): Observed {
     const dir = this.direction(f);
-    if (dir === 'inbound') return { kind: 'inbound', inbound: this.updateInbound(f) };
+    // Fan-out per source in every direction: an Internet scanner is tracked like an internal one.
     const host = this.host(f.srcIp, f.ts);
     this.updateFanout(host, f);
+    if (dir === 'inbound') return { kind: 'inbound', inbound: this.updateInbound(f), source: host };
     if (dir !== 'outbound') return dir === 'local' ? { kind: 'local', host } : { kind: 'none' };
     return { kind: 'outbound', pair: this.updatePair(f) };
   }
@@ -217,7 +221,7 @@ export class EvidenceTracker {
     const day = Math.floor(ts / DAY);
     let h = this.hosts.get(ip);
     if (!h || h.day !== day) {
-      h = { host: ip, day, hour: -1, failed: new Set(), fanoutMax: 0, fanoutTargets: h?.day === day ? h.fanoutTargets : new Set(), nxdomain: 0, nxWindow: -1, nxMax: 0, nxSample: [] };
+      h = { host: ip, day, hour: -1, failed: new Set(), fanoutMax: 0, fanoutTargets: new Set(), vertical: new Map(), verticalMax: 0, nxdomain: 0, nxWindow: -1, nxMax: 0, nxSample: [] };
       this.hosts.set(ip, h);
     }
     return h;
@@ -233,6 +237,12 @@ export class EvidenceTracker {
       h.failed.add(`${f.dstIp}|${f.dstPort}`);
       if (h.failed.size > h.fanoutMax) h.fanoutMax = h.failed.size;
       if (h.fanoutTargets.size < 256) h.fanoutTargets.add(f.dstIp);
+      let v = h.vertical.get(f.dstIp);
+      if (!v && h.vertical.size < 64) h.vertical.set(f.dstIp, (v = new Set()));
+      if (v && v.size < 1024) {
+        v.add(f.dstPort);
+        if (v.size > h.verticalMax) h.verticalMax = v.size;
+      }
     }
   }
 

@@ -87,21 +87,34 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
     return a;
   }
 
-  function hostAlert(kind: 'scan' | 'dga', h: HostActivity, ts: number, m: EvidenceModel): Alert | null {
+  function hostAlert(kind: 'scan' | 'inbound-scan' | 'dga', h: HostActivity, ts: number, m: EvidenceModel): Alert | null {
     const key = `${kind}|${h.host}|${h.day}`;
     const c = m.calibration;
-    const value = kind === 'scan' ? h.fanoutMax : h.nxMax;
-    const limit = kind === 'scan' ? c.scanFanout : c.nxdomainPer10Min;
+    // A scan is wide (many addresses/ports in an hour) or deep (many ports of one address in a day).
+    // Inbound, deep scans of one of our hosts are background noise the per-host alert already counts.
+    const deep = kind === 'inbound-scan' ? c.scanFanout : c.verticalPorts;
+    const vertical = kind !== 'dga' && h.verticalMax > deep && h.fanoutMax <= c.scanFanout;
+    const value = kind === 'dga' ? h.nxMax : vertical ? h.verticalMax : h.fanoutMax;
+    const limit = kind === 'dga' ? c.nxdomainPer10Min : vertical ? deep : c.scanFanout;
     if (value <= limit) return null;
     // Re-emit only when the figure has grown by half since the last emission.
     if (value < 1.5 * (shown.get(key) ?? 0)) return null;
     shown.set(key, value);
-    const a = seed(alertId('evidence', kind, `${h.host}|${h.day}`), ts, h.day * DAY, ts, kind === 'scan' ? { id: 'port-scan', name: 'Port scan / network service discovery', category: 'discovery' } : { id: 'dga-nxdomain', name: 'Burst of NXDOMAIN answers (domain generation algorithm)', category: 'command-and-control' }, m);
+    const rule = kind === 'scan' ? { id: 'port-scan', name: 'Port scan / network service discovery', category: 'discovery' }
+      : kind === 'inbound-scan' ? { id: 'inbound-scan-source', name: 'Port scan from the Internet', category: 'reconnaissance' }
+      : { id: 'dga-nxdomain', name: 'Burst of NXDOMAIN answers (domain generation algorithm)', category: 'command-and-control' };
+    const a = seed(alertId('evidence', kind, `${h.host}|${h.day}`), ts, h.day * DAY, ts, rule, m);
     a.source = { ip: h.host };
     a.count = value;
-    if (kind === 'scan') {
+    if (kind === 'inbound-scan') {
+      a.severity = 'low';
+      a.message = `Internet address ${h.host} probed ${value} distinct ${vertical ? 'ports of one of our addresses today' : `(address, port) pairs of ours within one hour (${h.fanoutTargets.size} addresses)`}: reconnaissance from outside, reported once per source and day (alert above ${limit})`;
+      a.threat = threatOf([['T1595', 'Active Scanning']], [['TA0043', 'Reconnaissance']]);
+    } else if (kind === 'scan') {
       a.severity = value > 4 * limit ? 'high' : 'medium';
-      a.message = `${h.host} made failed connection attempts to ${value} distinct (address, port) pairs within one hour across ${h.fanoutTargets.size}${h.fanoutTargets.size >= 256 ? '+' : ''} addresses (a benign workstation in the reference stays at or below ${c.baseline.maxHourlyFanout}; alert above ${limit})`;
+      a.message = vertical
+        ? `${h.host} made failed connection attempts to ${value} distinct ports of one address today (alert above ${limit})`
+        : `${h.host} made failed connection attempts to ${value} distinct (address, port) pairs within one hour across ${h.fanoutTargets.size}${h.fanoutTargets.size >= 256 ? '+' : ''} addresses (alert above ${limit})`;
       a.threat = threatOf([['T1046', 'Network Service Discovery']], [['TA0007', 'Discovery']]);
     } else {
       a.severity = value > 4 * limit ? 'high' : 'medium';
@@ -155,8 +168,7 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
       flows.forEach(({ e, f }, i) => {
         const x = o.tracker.observe(f);
         if (x.kind === 'inbound') {
-          const a = inboundAlert(x.inbound, f.ts, m);
-          if (a) out.set(a.id, a);
+          for (const a of [inboundAlert(x.inbound, f.ts, m), hostAlert('inbound-scan', x.source, f.ts, m)]) if (a) out.set(a.id, a);
           return;
         }
         if (x.kind === 'none') return;
@@ -170,13 +182,14 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
         if (p.events.length < (p.alerted ? 1000 : 8)) p.events.push(e.event.id);
         const { statistic, terms } = scoreEvidence(c, { ...p.raw, anomaly: ae ? ae[i]! : 0 });
         if (statistic > p.best) p.best = statistic;
-        if (p.best <= c.threshold) return;
+        if (statistic <= c.threshold) return;
         if (!p.alerted) {
           const severe = evidenceSeverity(statistic, c.threshold, terms.filter((t) => t.p <= c.tau && t.raw > 0).length);
           if (!budgetLeft(c, f.ts) && severe !== 'high' && severe !== 'critical') return;
           daily.opened++;
           p.alerted = true;
-          p.raisedAt = f.ts;
+          // A conn record exists once the connection ends: that is when the detector could know.
+          p.raisedAt = f.ts + f.duration;
         } else if (!(p.flows >= 2 * p.emittedFlows || statistic > p.emittedBest + 2 || (f.ts - p.emittedAt >= 3600 && p.flows > p.emittedFlows))) return;
         p.emittedFlows = p.flows;
         p.emittedBest = Math.max(p.emittedBest, statistic);
