@@ -67,15 +67,11 @@ export interface EvidenceTerm {
 
 /** p-value of every scorer (1 where the calibration has no tail) and their truncated-Fisher combination. */
 export function scoreEvidence(c: EvidenceCalibration, raw: Record<EvidenceName, number>): { statistic: number; terms: EvidenceTerm[] } {
-  const terms: EvidenceTerm[] = [];
-  let statistic = 0;
-  for (const s of EVIDENCE) {
+  const terms = EVIDENCE.map((s): EvidenceTerm => {
     const t = c.tails[s];
-    const p = t && t.n > 0 ? tailP(t, raw[s]) : 1;
-    terms.push({ scorer: s, raw: raw[s], p });
-    if (p <= c.tau) statistic += -2 * Math.log(p);
-  }
-  return { statistic, terms };
+    return { scorer: s, raw: raw[s], p: t && t.n > 0 ? tailP(t, raw[s]) : 1 };
+  });
+  return { statistic: combine(terms.map((t) => t.p), c.tau), terms };
 }
 
 /** The usage table of a set of flow streams: per outbound pair, each usage class counted once. */

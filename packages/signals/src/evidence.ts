@@ -3,8 +3,8 @@ import type { Context } from './context.ts';
 import { registeredFor, TOR_PORTS } from './iana.ts';
 import { FloatRing, LruMap } from './lru.ts';
 import { internalClassifier } from './net.ts';
-import { dispersion, regularity } from './stats.ts';
-import { beaconScore } from './tracker.ts';
+import { beaconScore, dispersion, regularity } from './stats.ts';
+
 
 /**
  * Evidence scorers for one (internal host, external destination) pair, accumulated over time.
@@ -138,7 +138,7 @@ export class EvidenceTracker {
   private readonly resolved: LruMap<string, number>;
   private readonly dnsHosts: LruMap<string, number>;
   private readonly groups: LruMap<string, Set<string>>;
-  private readonly destSources: LruMap<string, Set<string>>;
+  private readonly destSources: LruMap<string, string[]>;
   private readonly tlsSeen: LruMap<string, string>;
   private readonly httpSeen: LruMap<string, boolean>;
   private readonly maxGroupDests: number;
@@ -266,7 +266,7 @@ export class EvidenceTracker {
       p = {
         host: f.srcIp, dest: f.dstIp, first: f.ts, last: f.ts, flows: 0, established: 0, failed: 0, bytesOut: 0, bytesIn: 0,
         ports: [], service: '-', proto: f.proto, hoursActive: 1, lastHour: hour, mismatch: false, mismatchPort: 0, usageSurprise: 0,
-        longest: 0, noDnsFlows: 0, tor: false, tlsBad: this.tlsSeen.get(key) ?? '', directIp: this.httpSeen.get(key) ?? false, rotationGroup: 0,
+        longest: 0, noDnsFlows: 0, tor: false, tlsBad: (this.tlsSeen.size && this.tlsSeen.get(key)) || '', directIp: (this.httpSeen.size && this.httpSeen.get(key)) || false, rotationGroup: 0,
         raw: Object.fromEntries(EVIDENCE.map((e) => [e, 0])) as EvidenceValues,
         best: 0, alerted: false, emittedFlows: 0, emittedBest: 0, emittedAt: 0, raisedAt: 0, events: [],
       };
@@ -312,11 +312,11 @@ export class EvidenceTracker {
     // Long-lived and nearly silent: an interactive or keep-alive channel, not a download.
     const rate = (f.srcBytes + f.dstBytes) / Math.max(1, f.duration);
     if (f.duration >= 60 && rate < 200 && f.duration > p.longest) p.longest = f.duration;
-    if (ok && this.dnsHosts.get(f.srcIp) !== undefined && this.resolved.get(key) === undefined) p.noDnsFlows++;
+    if (ok && this.dnsHosts.size && this.dnsHosts.get(f.srcIp) !== undefined && this.resolved.get(key) === undefined) p.noDnsFlows++;
     if (f.proto === 'tcp' && TOR_PORTS.has(f.dstPort)) p.tor = true;
     let srcs = this.destSources.get(f.dstIp);
-    if (!srcs) this.destSources.set(f.dstIp, (srcs = new Set()));
-    if (srcs.size < 16) srcs.add(f.srcIp);
+    if (!srcs) this.destSources.set(f.dstIp, (srcs = []));
+    if (srcs.length < 16 && !srcs.includes(f.srcIp)) srcs.push(f.srcIp);
 
     const iv = p.intervals && p.intervals.size >= 3 ? dispersion(p.intervals.values()) : undefined;
     const sz = p.sizes && p.sizes.size >= 3 ? dispersion(p.sizes.values()) : undefined;
@@ -333,7 +333,7 @@ export class EvidenceTracker {
     r.no_dns = Math.log1p(p.noDnsFlows);
     r.tls_cert = p.tlsBad ? 1 : 0;
     r.direct_ip = p.directIp ? 1 : 0;
-    r.rarity = 1 / srcs.size;
+    r.rarity = 1 / srcs.length;
     return p;
   }
 

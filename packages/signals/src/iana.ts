@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 /** Zeek service name → the IANA service names that carry that protocol. 'tls' means "described as over TLS/SSL". */
 const ZEEK_TO_IANA: Record<string, readonly string[]> = {
   http: ['http', 'www', 'www-http', 'http-alt', 'http-mgmt', 'http-rpc-epmap'],
-  ssl: ['tls'],
+  ssl: ['tls', 'secure-mqtt'],
   quic: ['tls', 'quic'],
   dns: ['domain', 'domain-s', 'mdns', 'llmnr', 'netbios-ns'],
   ssh: ['ssh'],
@@ -89,3 +89,13 @@ export function registeredFor(service: string, transport: string, port: number):
 
 /** Tor's default relay ports (tor(1) manual: ORPort 9001, DirPort 9030; SocksPort 9050/9150 locally). */
 export const TOR_PORTS: ReadonlySet<number> = new Set([9001, 9030, 9040, 9050, 9051, 9150]);
+
+/**
+ * Ports whose service is a standard, expected one at any site (IANA well-known assignments for
+ * name resolution, directory, file sharing, time, web, mail). A port outside this list is not
+ * suspicious by itself: the evaluation calls a destination reached only on these "plain".
+ */
+export const WELL_KNOWN_PORTS: ReadonlySet<number> = new Set([
+  20, 21, 22, 25, 53, 67, 68, 80, 88, 110, 123, 135, 137, 138, 139, 143, 161, 389, 443, 445, 464, 465, 514, 587, 636,
+  853, 993, 995, 1900, 3268, 3269, 3389, 5353, 5355, 8080,
+]);

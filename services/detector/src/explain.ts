@@ -55,12 +55,12 @@ function clause(t: EvidenceTerm, p: PairEvidence): string {
       return `${svc} over ${p.proto}/${p.ports.join(',')} is rare on benign workstations`;
     case 'beacon': {
       const iv = EvidenceTracker.intervals(p);
-      return `repeats every ${span(iv.median)} ±${num((100 * iv.mad) / Math.max(iv.median, 1e-9))}% (${iv.n + 1} connections, active ${p.hoursActive} h)`;
+      return `repeats every ${span(iv.median)} ±${num((100 * iv.mad) / Math.max(iv.median, 1e-9))}% (median and MAD of the last ${iv.n} intervals; active in ${p.hoursActive} clock hours)`;
     }
     case 'long_lived':
       return `a session held open ${span(p.longest)} with under 200 B/s`;
     case 'upload':
-      return `${p.bytesOut} bytes sent, ${p.bytesIn} received`;
+      return `${Math.round(p.bytesOut)} bytes sent, ${Math.round(p.bytesIn)} received`;
     case 'rotation':
       return `${p.rotationGroup} different destinations from this host share port ${p.proto}/${p.ports[0]} (rotating addresses)`;
     case 'tor':

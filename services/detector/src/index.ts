@@ -6,3 +6,4 @@ export * from './site-switch.ts';
 export * from './groups.ts';
 export * from './evidence.ts';
 export * from './explain.ts';
+export * from './bench.ts';
