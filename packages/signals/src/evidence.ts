@@ -53,6 +53,7 @@ export interface PairEvidence {
   /** Sticky evidence. */
   mismatch: boolean;
   mismatchPort: number;
+  mismatchService: string;
   usageSurprise: number;
   longest: number;
   noDnsFlows: number;
@@ -265,7 +266,7 @@ export class EvidenceTracker {
     if (!p || f.ts - p.last > DAY) {
       p = {
         host: f.srcIp, dest: f.dstIp, first: f.ts, last: f.ts, flows: 0, established: 0, failed: 0, bytesOut: 0, bytesIn: 0,
-        ports: [], service: '-', proto: f.proto, hoursActive: 1, lastHour: hour, mismatch: false, mismatchPort: 0, usageSurprise: 0,
+        ports: [], service: '-', proto: f.proto, hoursActive: 1, lastHour: hour, mismatch: false, mismatchPort: 0, mismatchService: '', usageSurprise: 0,
         longest: 0, noDnsFlows: 0, tor: false, tlsBad: (this.tlsSeen.size && this.tlsSeen.get(key)) || '', directIp: (this.httpSeen.size && this.httpSeen.get(key)) || false, rotationGroup: 0,
         raw: Object.fromEntries(EVIDENCE.map((e) => [e, 0])) as EvidenceValues,
         best: 0, alerted: false, emittedFlows: 0, emittedBest: 0, emittedAt: 0, raisedAt: 0, events: [],
@@ -294,6 +295,7 @@ export class EvidenceTracker {
     if (reg === false && ok) {
       p.mismatch = true;
       p.mismatchPort = f.dstPort;
+      p.mismatchService = f.service;
     }
     if (ok) {
       // How many benign reference pairs carried this kind of traffic: failed attempts say nothing.
@@ -301,7 +303,9 @@ export class EvidenceTracker {
       const surprise = -Math.log((1 + u) / (1 + this.usage.n));
       if (surprise > p.usageSurprise) p.usageSurprise = surprise;
     }
-    const odd = reg === false || (reg === undefined && f.dstPort >= 1024 && f.proto !== 'icmp');
+    // Many destinations on the web ports are the norm; on any other odd port they are rotation.
+    const web = f.dstPort === 80 || f.dstPort === 443;
+    const odd = !web && (reg === false || (reg === undefined && f.dstPort >= 1024 && f.proto !== 'icmp'));
     if (odd) {
       const gk = `${f.srcIp}|${f.proto}/${f.dstPort}`;
       let g = this.groups.get(gk);

@@ -49,8 +49,10 @@ const pv = (p: number) => `p=${p.toExponential(1)}`;
 function clause(t: EvidenceTerm, p: PairEvidence): string {
   const svc = p.service === '-' ? 'an unidentified protocol' : p.service.toUpperCase();
   switch (t.scorer) {
-    case 'service_port':
-      return `${svc} on port ${p.mismatchPort}, which IANA does not register for ${svc}`;
+    case 'service_port': {
+      const m = p.mismatchService.toUpperCase();
+      return `${m} on port ${p.mismatchPort}, which IANA does not register for ${m}`;
+    }
     case 'usage':
       return `${svc} over ${p.proto}/${p.ports.join(',')} is rare on benign workstations`;
     case 'beacon': {
