@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flow } from '@soc/features';
-import { ModelMetadata, loadModel, quantile, rng } from '@soc/model';
+import { ModelError, ModelMetadata, loadModel, quantile, rng } from '@soc/model';
 import { FEATURE_COUNT, FlowFeatureExtractor } from '@soc/features';
 import { EvidenceCalibration, fitSiteEvidence, type EvidenceBudget, type EvidenceOptions } from '@soc/signals';
 import { loadReference } from './evidence.ts';
@@ -94,7 +94,7 @@ export interface SiteFit {
  *    kept, the site's tails for rarity and the autoencoder, the threshold for the alert budget.
  */
 export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): Promise<SiteFit> {
-  if (flowsIn.length < 10) throw new Error(`a site baseline needs at least 10 flows, got ${flowsIn.length}`);
+  if (flowsIn.length < 10) throw new ModelError(`a site baseline needs at least 10 flows from Zeek conn logs (JSON or TSV), got ${flowsIn.length}`);
   const flows = byTime(flowsIn);
   const extractor = new FlowFeatureExtractor();
   const vectors = flows.map((f) => extractor.push(f, new Float32Array(FEATURE_COUNT)));

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { loadModel, metadataPath } from '@soc/model';
+import { ModelError, loadModel, metadataPath } from '@soc/model';
 import { EvidenceCalibration } from '@soc/signals';
 import { z } from '@soc/schema';
 import type { EvidenceModel } from './evidence.ts';
@@ -10,7 +10,7 @@ export const SiteSection = z.object({ site: EvidenceCalibration });
 /** Loads a site model (autoencoder + evidence calibration); a KDD model (no `site`) is refused with the reason. */
 export async function loadSiteModel(path: string): Promise<EvidenceModel> {
   const meta = SiteSection.safeParse(JSON.parse(await readFile(metadataPath(path), 'utf8')));
-  if (!meta.success) throw new Error(`${path} is not a site model (no valid site calibration): ${meta.error.message}`);
+  if (!meta.success) throw new ModelError(`${path} is not a site model (no valid site calibration): ${meta.error.message}`);
   const model = await loadModel(path);
   return { version: model.metadata.version, model, calibration: meta.data.site };
 }

@@ -37,7 +37,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   'eval-conn': {
-    args: 'LOG... [--bad ADDR,...] [--labels FILE] [--shipped | --model PATH | --fit] [--alerts-per-day N]',
+    args: 'LOG... [--bad ADDR,...] [--labels FILE] [--shipped | --model PATH|VERSION [--data-dir DIR] | --fit] [--alerts-per-day N]',
     help: 'replay Zeek logs (conn, dns/ssl/x509/http) through the evidence detector: shipped reference, a site model, or fitted on the logs (default); one JSON line: recall, plain/benign destinations alerted, alerts/hour, time to first alert',
     run: evalConnCommand,
   },

@@ -12,6 +12,7 @@ import { evidenceAnalyzer, loadSiteModel, type EvidenceModel } from '@soc/svc-de
 import { fitSite } from '@soc/models/site';
 import { loadReference } from '@soc/models/evidence';
 import { flowsOf, readZeekEvents } from '@soc/models/zeek-files';
+import { modelFile, modelsDir } from '@soc/model';
 
 export { flowsOf, readZeekEvents };
 
@@ -155,18 +156,20 @@ export async function evalConnCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { bad: { type: 'string' }, labels: { type: 'string' }, model: { type: 'string' }, fit: { type: 'boolean' }, shipped: { type: 'boolean' }, 'alerts-per-day': { type: 'string' }, config: { type: 'string' } },
+    options: { bad: { type: 'string' }, labels: { type: 'string' }, model: { type: 'string' }, fit: { type: 'boolean' }, shipped: { type: 'boolean' }, 'alerts-per-day': { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } },
   });
   if (!positionals.length) throw new ConfigError('eval-conn needs a FILE', 'file');
   if ([values.model, values.fit, values.shipped].filter(Boolean).length > 1) throw new ConfigError('give one of --model, --fit, --shipped', 'model');
   // Internal address space as the running detector sees it (SOC_INTERNAL_CIDRS or --config).
-  const tracker = { internalCidrs: loadConfig({ file: values.config }).detector.internalCidrs };
+  const cfg = loadConfig({ file: values.config, overrides: values['data-dir'] ? { dataDir: values['data-dir'] } : {} });
+  const tracker = { internalCidrs: cfg.detector.internalCidrs };
   const events = await readZeekEvents(positionals);
   const bad = values.bad ? values.bad.split(',').map((s) => s.trim()).filter(Boolean) : [];
   const labels = values.labels ? await readLabels(values.labels) : undefined;
   const tmp = values.model || values.shipped ? undefined : await mkdtemp(join(tmpdir(), 'soc-eval-'));
   try {
-    const m = values.shipped ? shippedModel() : values.model ? await loadSiteModel(values.model) : await fitAndLoad(events, tmp!, 'eval-fit', positionals, budgetFromFlags(values), tracker);
+    // --model takes a file or a version name from `soc model list`.
+    const m = values.shipped ? shippedModel() : values.model ? await loadSiteModel(modelFile(modelsDir(cfg.dataDir), values.model)) : await fitAndLoad(events, tmp!, 'eval-fit', positionals, budgetFromFlags(values), tracker);
     try {
       process.stdout.write(JSON.stringify(await evaluateEvents(events, m, { bad, ...(labels ? { labels } : {}), tracker, mode: values.shipped ? 'shipped' : values.model ? 'model' : 'fitted' })) + '\n');
     } finally {
