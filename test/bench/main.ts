@@ -9,6 +9,7 @@ import { benchEvidenceDetector } from '@soc/svc-detector';
 import { loadReference } from '@soc/models/evidence';
 import { benchPipeline } from './pipeline.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
+import { benchSyslogUdp } from './syslog-udp.ts';
 
 /**
  * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
@@ -32,6 +33,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   detector: async () => ({ evidence: await benchEvidenceDetector(loadReference()), kdd: await benchScoring(SHIPPED_MODEL) }),
   // Heap figures need `node --expose-gc` (the bench script passes it).
   signals: async () => benchSignals(loadReference()),
+  'syslog-udp': () => benchSyslogUdp(),
 };
 
 const only = process.argv.slice(2);

@@ -20,7 +20,7 @@ export interface ParseContext {
   format: Format;
   /** Where the line came from (`syslog:udp`, `file:/var/log/zeek/conn.log`); for messages only. */
   source: string;
-  observer?: { ip?: string; hostname?: string };
+  observer?: { ip?: string; hostname?: string; name?: string };
   /** Header of the Zeek TSV file the line belongs to; needed for TSV rows. */
   zeekTsv?: ZeekTsvHeader;
   /** Zeek log type when the JSON lines carry no `_path` (from the file name, e.g. `conn.log`). */

@@ -16,7 +16,7 @@ export interface IngestContext {
   /** Who sent it: `http:<sensor name>`, `syslog:udp`, `file:<path>`. */
   source: string;
   format: Format;
-  observer?: { ip?: string; hostname?: string };
+  observer?: { ip?: string; hostname?: string; name?: string };
   zeekTsv?: ZeekTsvHeader;
   zeekPath?: string;
 }
