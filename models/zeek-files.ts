@@ -1,6 +1,6 @@
 import { flowFromEvent, type Flow } from '@soc/features';
 import { ZeekTsvReader, parseLine, readLines, zeekPathFromFileName } from '@soc/parsers';
-import type { EcsEvent } from '@soc/schema';
+import { flowState, type EcsEvent } from '@soc/schema';
 import { contextFromEvent } from '@soc/signals';
 
 /** Zeek logs that add context to flows; any other file is read as a conn log. */
@@ -32,7 +32,7 @@ export async function readZeekEvents(files: readonly string[]): Promise<EcsEvent
  * sees from a live sensor, and it merges the separate logs of one capture.
  */
 export function availableAt(e: EcsEvent): number {
-  return Date.parse(e['@timestamp']) + (e.connection?.state ? (e.event.duration ?? 0) / 1e6 : 0);
+  return Date.parse(e['@timestamp']) + (flowState(e) ? (e.event.duration ?? 0) / 1e6 : 0);
 }
 
 /** The flows among events, in their order. */

@@ -1,4 +1,5 @@
 import type { EcsEvent, EcsEventInput } from '@soc/schema';
+import type { CidrSet } from '@soc/netaddr';
 
 export type Format = 'zeek' | 'suricata' | 'syslog' | 'ecs' | 'auto';
 export const FORMATS: readonly Format[] = ['zeek', 'suricata', 'syslog', 'ecs', 'auto'];
@@ -27,6 +28,8 @@ export interface ParseContext {
   zeekPath?: string;
   /** When the line arrived; default now. Also the year of RFC 3164 timestamps. */
   receivedAt?: Date;
+  /** This SOC's internal networks: `network.direction` where the sensor does not state it. */
+  internal?: CidrSet;
 }
 
 /** A mapper's result before the common fields (id, original, ingested, observer) are added. */

@@ -1,4 +1,4 @@
-import type { EcsEvent } from '@soc/schema';
+import { flowState, type EcsEvent } from '@soc/schema';
 import { parseIp } from '@soc/netaddr';
 
 /**
@@ -24,7 +24,7 @@ export function contextFromEvent(e: EcsEvent): Context | null {
   const ts = Date.parse(e['@timestamp']) / 1000;
   const src = e.source?.ip;
   const dst = e.destination?.ip;
-  if (!Number.isFinite(ts) || !src || e.connection?.state) return null;
+  if (!Number.isFinite(ts) || !src || flowState(e)) return null;
   if (e.dns) {
     const d = obj(e.dns);
     const answers = Array.isArray(d.answers) ? d.answers.map((a) => str(obj(a).data)).filter((a) => parseIp(a) !== undefined) : [];

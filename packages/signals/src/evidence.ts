@@ -163,10 +163,15 @@ export class EvidenceTracker {
     this.usage = o.usage ?? { n: 0, counts: {} };
   }
 
-  /** Whether the flow's originator is ours and its responder is not: the sensor's flags first. */
+  /**
+   * Whether the flow's originator is ours and its responder is not. An endpoint is ours when the
+   * sensor says it is local (Zeek local_orig/local_resp: a workstation on a public address) or its
+   * address is internal; a sensor without local networks configured says "not local" for
+   * everything, so its "no" never overrides a private address.
+   */
   direction(f: Flow): 'outbound' | 'inbound' | 'local' | 'transit' {
-    const src = f.localOrig ?? this.isInternal(f.srcIp);
-    const dst = f.localResp ?? this.isInternal(f.dstIp);
+    const src = f.localOrig === true || this.isInternal(f.srcIp);
+    const dst = f.localResp === true || this.isInternal(f.dstIp);
     if (src && !dst) return 'outbound';
     if (!src && dst) return 'inbound';
     if (src && dst) return 'local';

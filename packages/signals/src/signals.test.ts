@@ -116,7 +116,7 @@ describe('protocol context from events', () => {
     expect(contextFromEvent({ ...base, dns: { question: { name: 'Evil.Example' }, response_code: 'NXDOMAIN' } } as EcsEvent)).toMatchObject({ kind: 'dns', host: '10.0.0.5', query: 'evil.example', rcode: 'NXDOMAIN' });
     expect(contextFromEvent({ ...base, destination: { ip: '185.1.2.3' }, tls: { client: { server_name: '' }, server: { subject: 'CN=x', issuer: 'CN=x' } } } as EcsEvent)).toMatchObject({ kind: 'tls', selfSigned: true, serverName: '' });
     expect(contextFromEvent({ ...base, destination: { ip: '185.1.2.3' }, http: {}, url: { domain: '185.1.2.3:8080' } } as EcsEvent)).toMatchObject({ kind: 'http', directIp: true });
-    expect(contextFromEvent({ ...base, connection: { state: 'SF' } } as EcsEvent)).toBeNull();
+    expect(contextFromEvent({ ...base, zeek: { connection: { state: 'SF' } } } as EcsEvent)).toBeNull();
     expect(isIpLiteral('[2001:db8::1]:443')).toBe(true);
     expect(isIpLiteral('example.com')).toBe(false);
   });

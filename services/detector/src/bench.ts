@@ -24,7 +24,7 @@ function events(n: number): EcsEvent[] {
       source: { ip: `10.0.${(i >> 8) & 3}.${i % 200}`, port: 40000 + (i % 20000), bytes: 500 + (i % 300) },
       destination: { ip: beacon ? `185.1.2.${i % 7}` : `93.${(i * 7) & 255}.${(i * 13) & 255}.${i % 200}`, port: beacon ? 4443 : 443, bytes: 2000 + (i % 5000) },
       network: { transport: 'tcp', protocol: 'ssl' },
-      connection: { state: 'SF' },
+      zeek: { connection: { state: 'SF' } },
     } as EcsEvent;
   });
 }

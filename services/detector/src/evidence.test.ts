@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Flow } from '@soc/features';
-import { Alert, type EcsEvent } from '@soc/schema';
+import { Alert, flowState, type EcsEvent } from '@soc/schema';
 import { EvidenceTracker, fitReference } from '@soc/signals';
 import { evidenceAnalyzer, type EvidenceModel } from './evidence.ts';
 
@@ -20,7 +20,7 @@ function conn(ts: number, src: string, dst: string, port: number, o: { service?:
     source: { ip: src, port: 50000, bytes: o.ob ?? 400 },
     destination: { ip: dst, port, bytes: o.rb ?? 3000 },
     network: { transport: 'tcp', ...(o.service === '-' ? {} : { protocol: o.service ?? 'ssl' }) },
-    connection: { state: (o.state ?? 'SF') as 'SF' },
+    zeek: { connection: { state: o.state ?? 'SF' } },
   };
 }
 const dns = (ts: number, host: string, query: string, rcode: string): EcsEvent => ({
@@ -45,7 +45,7 @@ function office(seed: number, hosts = ['10.0.0.5', '10.0.0.6', '10.0.0.7']): Ecs
 const byTime = (xs: EcsEvent[]) => xs.sort((a, b) => Date.parse(a['@timestamp']) - Date.parse(b['@timestamp']));
 const flowsOf = (xs: EcsEvent[]): Flow[] => xs.map((e) => ({
   ts: Date.parse(e['@timestamp']) / 1000, srcIp: e.source!.ip!, srcPort: 50000, dstIp: e.destination!.ip!, dstPort: e.destination!.port!, proto: 'tcp',
-  service: e.network?.protocol ?? '-', connState: e.connection!.state!, duration: e.event.duration! / 1e9, srcBytes: e.source!.bytes!, dstBytes: e.destination!.bytes!,
+  service: e.network?.protocol ?? '-', connState: flowState(e)!, duration: e.event.duration! / 1e9, srcBytes: e.source!.bytes!, dstBytes: e.destination!.bytes!,
 }));
 
 const reference = fitReference([flowsOf(byTime(office(1))), flowsOf(byTime(office(2)))], { sources: ['synthetic office days'] });

@@ -4,6 +4,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { Bus } from '@soc/bus';
 import { TokenVerifier, credentialsFromEnv, ensureCredentials, type SocConfig } from '@soc/config';
 import { createHttpHandler, listen, opsRoutes, reloadTls, type Route, type WebTls } from '@soc/http';
+import { CidrSet } from '@soc/netaddr';
 import { TOPICS } from '@soc/schema';
 import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
@@ -136,7 +137,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       const producer = await bus.producer();
       stack.push({ name: 'collector-producer', stop: () => producer.close() });
       const c = cfg.collector;
-      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }));
+      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }), cfg.detector.internalCidrs.length ? new CidrSet(cfg.detector.internalCidrs) : undefined);
       const log = logger.child({ component: 'collector' });
       if (c.syslog.enabled) {
         const y = c.syslog;
