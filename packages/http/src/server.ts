@@ -27,7 +27,23 @@ export interface Route {
   /** e.g. `/v1/alerts/:id` */
   path: string;
   roles: readonly Role[];
+  /** Served without authentication (login, the console's static files); rate-limited by address. */
+  public?: boolean;
   handler: (ctx: RequestContext) => Promise<void>;
+}
+
+/** Authorises a whole request (bearer token or session cookie with CSRF), see @soc/auth. */
+export interface RequestAuthorizer {
+  authorizeRequest(req: IncomingMessage, allowed: readonly Role[]): Principal;
+}
+
+const ANONYMOUS: Principal = { name: 'anonymous', role: 'sensor' };
+
+function authorize(verifier: TokenVerifier | RequestAuthorizer, req: IncomingMessage, r: Route): Principal {
+  if (r.public) return ANONYMOUS;
+  const cert = certificatePrincipal(req, r.roles);
+  if (cert) return cert;
+  return 'authorizeRequest' in verifier ? verifier.authorizeRequest(req, r.roles) : verifier.authorize(req.headers.authorization, r.roles);
 }
 
 export class HttpError extends SocError {
@@ -139,7 +155,9 @@ export async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>, li
 export interface HttpServiceOptions {
   service: string;
   routes: Route[];
-  verifier: TokenVerifier;
+  verifier: TokenVerifier | RequestAuthorizer;
+  /** Set on every response (security headers). */
+  responseHeaders?: Record<string, string>;
   logger: Logger;
   metrics: Metrics;
   /** Requests per second per token. */
@@ -150,6 +168,7 @@ export function createHttpHandler(o: HttpServiceOptions): (req: IncomingMessage,
   const routes = o.routes.map(compile);
   const limiter = new RateLimiter(o.rateLimitPerSecond ?? 1000, (o.rateLimitPerSecond ?? 1000) * 2);
   return (req, res) => {
+    for (const [k, v] of Object.entries(o.responseHeaders ?? {})) res.setHeader(k, v);
     const url = new URL(req.url ?? '/', 'http://localhost');
     let routeLabel = 'unmatched';
     const done = (status: number) => o.metrics.httpRequests.inc({ service: o.service, route: routeLabel, status: String(status) });
@@ -173,8 +192,8 @@ export function createHttpHandler(o: HttpServiceOptions): (req: IncomingMessage,
       r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
       void (async () => {
         try {
-          const principal = certificatePrincipal(req, r.roles) ?? o.verifier.authorize(req.headers.authorization, r.roles);
-          const wait = limiter.take(principal.name);
+          const principal = authorize(o.verifier, req, r);
+          const wait = limiter.take(r.public ? `ip:${req.socket.remoteAddress}` : principal.name);
           if (wait > 0) throw new HttpError(429, 'rate limit exceeded', { 'retry-after': String(wait) });
           await r.handler({ req, res, params, query: url.searchParams, principal });
           done(res.statusCode);

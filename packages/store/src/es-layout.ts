@@ -2,9 +2,10 @@ import type { estypes } from '@elastic/elasticsearch';
 import { Alert, severityRank, type Alert as AlertT } from '@soc/schema';
 
 /**
- * The Elasticsearch index layout for alerts: an ILM policy, a component template holding the
- * explicit ECS mappings, an index template binding both to `<alias>-*`, and a rollover alias.
- * A data stream is not used: it is append-only, and alerts are upserted and triaged by id.
+ * The index layout for alerts, shared by Elasticsearch and OpenSearch: a lifecycle policy (ILM on
+ * Elasticsearch, ISM on OpenSearch), a component template holding the explicit ECS mappings, an
+ * index template binding both to `<alias>-*`, and a rollover alias. A data stream is not used: it
+ * is append-only, and alerts are upserted and triaged by id.
  */
 
 export interface LayoutOptions {
@@ -16,12 +17,20 @@ export interface LayoutOptions {
 }
 
 export const layoutNames = (alias: string) => ({
+  /** ILM policy on Elasticsearch. */
   policy: `${alias}-ilm`,
+  /** ISM policy on OpenSearch. */
+  ismPolicy: `${alias}-ism`,
   componentTemplate: `${alias}-mappings`,
   indexTemplate: alias,
   pattern: `${alias}-*`,
   firstIndex: `${alias}-000001`,
+  /** Plain indices beside the alerts: the audit trail (create-only writes) and the cases. */
+  audit: `${alias}-audit`,
+  cases: `${alias}-cases`,
 });
+
+export type LayoutNames = ReturnType<typeof layoutNames>;
 
 export function ilmPolicy(o: LayoutOptions) {
   return {
@@ -31,6 +40,30 @@ export function ilmPolicy(o: LayoutOptions) {
     },
   };
 }
+
+/**
+ * The same lifecycle as ISM states: roll over daily or at the shard size, delete after the
+ * retention. ISM counts `min_index_age` from index creation (ILM's delete phase counts from
+ * rollover), so the delete transition adds the rollover age.
+ */
+export function ismPolicy(o: LayoutOptions, pattern: string) {
+  return {
+    description: `soc alerts: rollover ${o.rolloverMaxAge}/${o.rolloverMaxPrimaryShardSize}, delete after ${o.retentionDays}d`,
+    default_state: 'hot',
+    states: [
+      {
+        name: 'hot',
+        actions: [{ rollover: { min_index_age: o.rolloverMaxAge, min_primary_shard_size: o.rolloverMaxPrimaryShardSize } }],
+        transitions: [{ state_name: 'delete', conditions: { min_index_age: `${o.retentionDays + 1}d` } }],
+      },
+      { name: 'delete', actions: [{ delete: {} }], transitions: [] },
+    ],
+    ism_template: [{ index_patterns: [pattern], priority: 200 }],
+  };
+}
+
+/** Elasticsearch's `flattened` and OpenSearch's `flat_object`: one field for arbitrary keys. */
+export type FlatType = 'flattened' | 'flat_object';
 
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
@@ -69,7 +102,7 @@ export const ALERT_FIELDS = {
 } as const;
 
 /** Every field of the stored document, mapped explicitly; anything else is refused (strict). */
-export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
+export const alertMappings = (flat: FlatType): estypes.MappingTypeMapping => ({
   dynamic: 'strict',
   properties: {
     '@timestamp': date,
@@ -89,7 +122,7 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
         technique: { properties: { ...threatRef.properties, subtechnique: threatRef } },
       },
     },
-    labels: { type: 'flattened' },
+    labels: { type: flat } as estypes.MappingProperty,
     soc: {
       properties: {
         detector: keyword,
@@ -100,12 +133,13 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
         origin: { properties: { soc: keyword, country: keyword, name: keyword } },
         tlp: keyword,
         status: keyword,
+        assignee: keyword,
         explanation: {
           properties: {
             summary: text,
             features: { properties: { name: keyword, value: { type: 'double' }, contribution: { type: 'double' } } },
             // Detector-specific keys: one field for all of them, no mapping explosion.
-            values: { type: 'flattened' },
+            values: { type: flat } as estypes.MappingProperty,
           },
         },
         federation: { properties: { message_id: keyword, received_at: date, hops: { type: 'integer' }, path: keyword } },
@@ -113,7 +147,9 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
       },
     },
   },
-};
+});
+
+export const ALERT_MAPPINGS = alertMappings('flattened');
 
 const SOC_TEXT: estypes.AnalysisCustomAnalyzer = { type: 'custom', tokenizer: 'soc_words', filter: ['lowercase', 'asciifolding'] };
 export const ANALYSIS: estypes.IndicesIndexSettingsAnalysis = {
@@ -141,33 +177,70 @@ export function toEsDoc(a: AlertT): Obj {
     related: related.length ? { ip: related } : undefined,
     threat,
     labels: a.labels,
-    soc: defined({ detector: a.detector, score: a.score, severity: a.severity, count: a.count, related_events: a.related_events, origin: a.origin, tlp: a.tlp, status: a.status, explanation: a.explanation, federation: a.federation, links: a.links }),
+    soc: defined({ detector: a.detector, score: a.score, severity: a.severity, count: a.count, related_events: a.related_events, origin: a.origin, tlp: a.tlp, status: a.status, assignee: a.assignee, explanation: a.explanation, federation: a.federation, links: a.links }),
   });
 }
 
 /** The stored document back to the Alert the API serves. */
 export function fromEsDoc(source: unknown): AlertT {
   const d = source as { '@timestamp': string; event: Obj; soc: Obj; threat?: unknown } & Obj;
-  const { detector, score, severity, count, related_events, origin, tlp, status, explanation, federation, links } = d.soc;
+  const { detector, score, severity, count, related_events, origin, tlp, status, assignee, explanation, federation, links } = d.soc;
   return Alert.parse(defined({
     id: d.event.id, '@timestamp': d['@timestamp'], first_seen: d.event.start, last_seen: d.event.end,
     detector, rule: d.rule, score, severity, message: d.message, explanation,
     source: d.source, destination: d.destination, host: d.host, network: d.network,
-    count, related_events, origin, tlp, status, federation, links, labels: d.labels,
+    count, related_events, origin, tlp, status, assignee, federation, links, labels: d.labels,
     ...(d.threat !== undefined ? { threat: d.threat } : {}),
   }));
 }
 
-export function componentTemplate(): estypes.IndicesIndexState {
-  return { settings: { analysis: ANALYSIS }, mappings: ALERT_MAPPINGS };
+export function componentTemplate(flat: FlatType = 'flattened'): estypes.IndicesIndexState {
+  return { settings: { analysis: ANALYSIS }, mappings: alertMappings(flat) };
 }
 
-export function indexTemplate(alias: string) {
+/** The Elasticsearch ILM settings that bind new indices to their policy. */
+export const ilmSettings = (alias: string): Record<string, string> => ({ 'index.lifecycle.name': layoutNames(alias).policy, 'index.lifecycle.rollover_alias': alias });
+
+/** The index template; `lifecycle` holds the engine's settings binding new indices to their policy. */
+export function indexTemplate(alias: string, lifecycle: Record<string, string> = ilmSettings(alias)) {
   const n = layoutNames(alias);
   return {
     index_patterns: [n.pattern],
     composed_of: [n.componentTemplate],
     priority: 200,
-    template: { settings: { 'index.lifecycle.name': n.policy, 'index.lifecycle.rollover_alias': alias } },
+    template: { settings: lifecycle },
   };
 }
+
+/** The audit trail: entries are only ever created (op_type create), never updated. */
+export const AUDIT_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    at: date,
+    actor: keyword,
+    target: { properties: { kind: keyword, id: keyword } },
+    action: keyword,
+    from: keyword,
+    to: keyword,
+    text: { type: 'text', index: false },
+  },
+};
+
+export const CASE_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    title: { type: 'keyword', ignore_above: 1024, fields: { text } },
+    description: text,
+    severity: keyword,
+    tlp: keyword,
+    status: keyword,
+    assignee: keyword,
+    alert_ids: keyword,
+    notes: { properties: { at: date, author: keyword, text: { type: 'text', index: false } } },
+    created_at: date,
+    created_by: keyword,
+    updated_at: date,
+  },
+};
