@@ -5,6 +5,8 @@ import { benchParsers } from '@soc/parsers';
 import { benchSignals } from '@soc/signals';
 import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
+import { benchEvidenceDetector } from '@soc/svc-detector';
+import { loadReference } from '@soc/models/evidence';
 import { benchPipeline } from './pipeline.ts';
 import { benchStages } from './stages.ts';
 import { benchReal } from './real.ts';
@@ -38,9 +40,10 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
     const floor = sqliteInsertBaseline({ rows: r.alerts, valueBytes: 1000, batchSize: r.batchSize });
     return { ...r, sqliteInsertPerSec: Math.round(floor), upsertRatioToSqlite: Number((r.upsertPerSec / floor).toFixed(3)) };
   },
-  detector: () => benchScoring(SHIPPED_MODEL),
+  // The default evidence detector, and the NSL-KDD ONNX scorer kept for eval-kdd and detector.modelPath.
+  detector: async () => ({ evidence: await benchEvidenceDetector(loadReference()), kdd: await benchScoring(SHIPPED_MODEL) }),
   // Heap figures need `node --expose-gc` (the bench script passes it).
-  signals: async () => benchSignals(),
+  signals: async () => benchSignals(loadReference()),
   'syslog-udp': () => benchSyslogUdp(),
   // With 100,000 alerts: server time of the console's first page and filtered queries.
   console: () => benchConsole(),

@@ -6,6 +6,7 @@ import type { Bus } from '@soc/bus';
 import type { SocConfig } from '@soc/config';
 import { SocError } from '@soc/errors';
 import { loadModel, modelsDir } from '@soc/model';
+import { loadReference } from '@soc/models/evidence';
 import type { AlertStore } from '@soc/store';
 import type { Logger, Metrics } from '@soc/telemetry';
 import { anomalyAnalyzer, signatureAnalyzer, startDetector, switchingAnalyzer, type Analyzer } from '@soc/svc-detector';
@@ -19,18 +20,24 @@ export interface Stoppable {
   stop(): Promise<void>;
 }
 
-/** The detector's own analyzers: signatures, then the shipped model or the active site model. */
+/** The detector's own analyzers: signatures, a configured KDD model, the evidence detector (shipped reference or active site model). */
 export async function detectorAnalyzers(cfg: SocConfig, metrics: Metrics, logger: Logger): Promise<Analyzer[]> {
   const origin = { soc: cfg.soc.id, country: cfg.soc.country, name: cfg.soc.name };
   const analyzers: Analyzer[] = [signatureAnalyzer({ origin, tlp: 'AMBER' })];
   if (cfg.detector.anomaly) {
-    // A missing, corrupt or mis-shaped model stops start-up here: never score with garbage.
-    const model = await loadModel(cfg.detector.modelPath ?? SHIPPED_MODEL);
-    logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
     const d = cfg.detector;
-    const shipped = anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds });
-    // A site model activated with `soc model fit` replaces the shipped one, hot, between batches.
-    analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), fallback: shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }), tracker: { internalCidrs: d.internalCidrs } }));
+    if (d.modelPath) {
+      // An NSL-KDD-format ONNX model named in the configuration runs beside the evidence detector;
+      // a missing, corrupt or mis-shaped one stops start-up here: never score with garbage.
+      const model = await loadModel(d.modelPath);
+      logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
+      analyzers.push(anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds }));
+    }
+    // The evidence detector on the shipped benign reference; a site model activated with
+    // `soc model fit` replaces the reference, hot, between batches.
+    const shipped = { version: 'evidence-reference-v1', calibration: loadReference() };
+    logger.info({ model: shipped.version, threshold: shipped.calibration.threshold }, 'evidence reference loaded');
+    analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }), tracker: { internalCidrs: d.internalCidrs } }));
   }
   return analyzers;
 }
