@@ -33,7 +33,7 @@ interface Ledger {
 }
 
 /** Streams signature events (one alert each, source port = 40000 + i) until stopped; counts only 202s. */
-function stream(getSoc: () => SocProcess | undefined, ledger: Ledger, batch = 50): { stop(): Promise<void> } {
+function stream(getSoc: () => SocProcess | undefined, ledger: Ledger, batch = 50, pauseMs = 0): { stop(): Promise<void> } {
   let stopped = false;
   const done = (async () => {
     while (!stopped) {
@@ -48,6 +48,7 @@ function stream(getSoc: () => SocProcess | undefined, ledger: Ledger, batch = 50
         if (r.status === 202 && r.body.accepted === batch) ledger.accepted.push(...ids);
         else ledger.refused++;
         if (r.status === 503) await new Promise((res) => setTimeout(res, 100));
+        else if (pauseMs > 0) await new Promise((res) => setTimeout(res, pauseMs));
       } catch {
         ledger.refused++; // cut by a kill: never acknowledged, so not counted
         await new Promise((res) => setTimeout(res, 50));
@@ -150,7 +151,9 @@ describe('fault injection', () => {
     const dir = tmp('busy');
     const soc = await start(dir);
     const ledger: Ledger = { sid: 4100002, next: 0, accepted: [], refused: 0 };
-    const s = stream(() => soc, ledger);
+    // Paced: with the consumers in their own threads, ingest keeps going while alerts.db is
+    // locked, and an unpaced sender would spend its 20,000 ids (source ports) before the locks end.
+    const s = stream(() => soc, ledger, 50, 100);
     await waitFor(async () => ledger.accepted.length >= 200, 'events before the lock', 60_000, 20);
     for (const file of ['bus.db', 'alerts.db']) {
       const other = new Database(join(dir, file));
