@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Timestamp } from './event.ts';
+import { Port, Timestamp } from './event.ts';
 
 /** Traffic Light Protocol 2.0 labels (FIRST). */
 export const Tlp = z.enum(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']);
@@ -15,8 +15,17 @@ export const TRIAGE_STATUSES = ['new', 'acknowledged', 'in_progress', 'resolved'
 export const TriageStatus = z.enum(TRIAGE_STATUSES);
 export type TriageStatus = z.infer<typeof TriageStatus>;
 
+/**
+ * A keyword as Elasticsearch indexes it: one Lucene term, which may not exceed 32,766 UTF-8
+ * bytes (a longer one fails the whole document). 1,024 UTF-16 units stay far below that.
+ */
+const Keyword = z.string().max(1024);
+
+/** Keys and leaf values of the `flattened` fields (labels, explanation values), each one term. */
+const FlatKey = z.string().min(1).max(256);
+
 export const FeatureContribution = z.object({
-  name: z.string(),
+  name: Keyword,
   value: z.number(),
   /** Share of the score this feature accounts for (0..1), or the raw per-feature error. */
   contribution: z.number(),
@@ -44,30 +53,35 @@ export const Alert = z.object({
   explanation: z.object({
     summary: z.string().max(8192),
     features: z.array(FeatureContribution).max(64).optional(),
-    values: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+    values: z.record(FlatKey, z.union([z.number(), Keyword])).optional(),
   }),
-  source: z.object({ ip: z.string().optional(), port: z.number().int().optional() }).optional(),
-  destination: z.object({ ip: z.string().optional(), port: z.number().int().optional() }).optional(),
-  host: z.object({ name: z.string().optional() }).optional(),
-  network: z.object({ transport: z.string().optional(), protocol: z.string().optional() }).optional(),
+  /**
+   * An address, or on the wire between SOCs a TLP:AMBER pseudonym (`pseudo-…`, deliberately not
+   * IP-shaped); the alert stores accept only addresses (see @soc/store validateBatch).
+   */
+  source: z.object({ ip: z.string().min(1).max(64).optional(), port: Port.optional() }).optional(),
+  destination: z.object({ ip: z.string().min(1).max(64).optional(), port: Port.optional() }).optional(),
+  host: z.object({ name: Keyword.optional() }).optional(),
+  network: z.object({ transport: Keyword.optional(), protocol: Keyword.optional() }).optional(),
   /** How many occurrences this alert groups. */
   count: z.number().int().min(1).default(1),
-  related_events: z.array(z.string()).max(1000).default([]),
+  related_events: z.array(Keyword).max(1000).default([]),
   origin: AlertOrigin,
   tlp: Tlp.default('AMBER'),
   status: TriageStatus.default('new'),
   /** Present on alerts received from a partner SOC. */
   federation: z
     .object({
-      message_id: z.string(),
+      message_id: Keyword,
       received_at: Timestamp,
-      hops: z.number().int().min(0),
-      path: z.array(z.string()).default([]),
+      /** ES `integer`; relays stop long before this. */
+      hops: z.number().int().min(0).max(1000),
+      path: z.array(Keyword).max(1000).default([]),
     })
     .optional(),
   /** Links to other alerts, e.g. "seen_by_partner_first". */
-  links: z.array(z.object({ type: z.string(), alert_id: z.string(), origin: z.string().optional() })).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
+  links: z.array(z.object({ type: Keyword, alert_id: Keyword, origin: Keyword.optional() })).max(1000).optional(),
+  labels: z.record(FlatKey, Keyword).optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 export type AlertInput = z.input<typeof Alert>;
