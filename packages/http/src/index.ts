@@ -1,2 +1,3 @@
 export * from './server.ts';
 export * from './ops.ts';
+export * from './query.ts';

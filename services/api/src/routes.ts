@@ -1,16 +1,9 @@
 import { z } from 'zod';
 import type { Bus } from '@soc/bus';
-import { HttpError, readJson, sendJson, type Route } from '@soc/http';
-import { DeadLetter, TOPICS, TriageStatus, describeIssue } from '@soc/schema';
+import { HttpError, assertKnownParams, parseQuery, readJson, sendJson, type Route } from '@soc/http';
+import { DeadLetter, TOPICS, TriageStatus } from '@soc/schema';
 import { AggregationRequest, AlertQuery, type AlertStore } from '@soc/store';
 import type { Metrics } from '@soc/telemetry';
-
-/** Query strings arrive as flat strings; the store's zod schemas coerce and validate them. */
-export function parseQuery<T>(schema: z.ZodType<T>, params: URLSearchParams): T {
-  const r = schema.safeParse(Object.fromEntries(params));
-  if (!r.success) throw new HttpError(400, `invalid query: ${describeIssue(r.error)}`);
-  return r.data;
-}
 
 const AGG_KEYS = new Set(Object.keys(AggregationRequest.shape));
 
@@ -41,7 +34,10 @@ export function apiRoutes(o: ApiOptions): Route[] {
   const timed = <T>(op: string, fn: () => Promise<T>) => o.metrics.time(o.metrics.storeLatency, op, fn);
   return [
     ...(o.models
-      ? [{ method: 'GET', path: '/v1/models', roles: ['analyst'], handler: async ({ res }) => sendJson(res, 200, { models: await o.models!() }) } satisfies Route]
+      ? [{ method: 'GET', path: '/v1/models', roles: ['analyst'], handler: async ({ res, query }) => {
+            assertKnownParams(query, []);
+            sendJson(res, 200, { models: await o.models!() });
+          } } satisfies Route]
       : []),
     {
       method: 'GET',
@@ -57,6 +53,7 @@ export function apiRoutes(o: ApiOptions): Route[] {
       path: '/v1/alerts/aggregations',
       roles: ['analyst'],
       handler: async ({ res, query }) => {
+        assertKnownParams(query, [...Object.keys(AlertQuery.shape), ...AGG_KEYS]);
         const { query: qp, agg } = splitAggParams(query);
         const q = parseQuery(AlertQuery, qp);
         const a = parseQuery(AggregationRequest, agg);
@@ -67,7 +64,8 @@ export function apiRoutes(o: ApiOptions): Route[] {
       method: 'GET',
       path: '/v1/alerts/:id',
       roles: ['analyst'],
-      handler: async ({ res, params }) => {
+      handler: async ({ res, params, query }) => {
+        assertKnownParams(query, []);
         const alert = await timed('get', () => o.store.get(params.id!));
         if (!alert) throw new HttpError(404, `no alert ${params.id}`);
         sendJson(res, 200, alert);
@@ -77,7 +75,8 @@ export function apiRoutes(o: ApiOptions): Route[] {
       method: 'PATCH',
       path: '/v1/alerts/:id',
       roles: ['analyst'],
-      handler: async ({ req, res, params }) => {
+      handler: async ({ req, res, params, query }) => {
+        assertKnownParams(query, []);
         const { status } = await readJson(req, StatusUpdate);
         const alert = await timed('set_status', () => o.store.setStatus(params.id!, status));
         if (!alert) throw new HttpError(404, `no alert ${params.id}`);

@@ -1,12 +1,16 @@
 import { BackendUnavailableError, ValidationError } from '@soc/errors';
-import { HttpError, RateLimiter, readBody, sendJson, type Route } from '@soc/http';
+import { HttpError, RateLimiter, parseQuery, readBody, sendJson, type Route } from '@soc/http';
 import { z } from 'zod';
 import { FORMATS, ZeekTsvReader, isEmptyLine, jsonArrayElements, type ZeekTsvHeader } from '@soc/parsers';
 import type { Producer } from '@soc/bus';
 import { TOPICS, deadLetterRecord, makeDeadLetter } from '@soc/schema';
 import type { Ingest, IngestContext, IngestResult, RawLine } from './ingest.ts';
 
-const FormatParam = z.enum(FORMATS as [string, ...string[]]).transform((f) => f as IngestContext['format']);
+const EventsQuery = z.object({
+  format: z.enum(FORMATS as [string, ...string[]]).default('auto').transform((f) => f as IngestContext['format']),
+  /** Zeek log type of JSON lines without `_path` (e.g. `conn`). */
+  zeek_path: z.string().max(64).optional(),
+});
 
 export interface CollectorHttpOptions {
   ingest: Ingest;
@@ -88,8 +92,7 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
       path: '/v1/events',
       roles: ['sensor'],
       handler: async ({ req, res, query, principal }) => {
-        const format = FormatParam.safeParse(query.get('format') ?? 'auto');
-        if (!format.success) throw new HttpError(400, `format must be one of ${FORMATS.join(', ')}`);
+        const q = parseQuery(EventsQuery, query);
         const source = `http:${principal.name}`;
         const body = (await readBody(req, o.maxBodyBytes)).toString('utf8');
         let lines: RawLine[];
@@ -107,10 +110,9 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
         }
         const wait = limiter.take(principal.name, lines.length);
         if (wait > 0) throw new HttpError(429, 'event rate limit exceeded', { 'retry-after': String(wait) });
-        const zeekPath = query.get('zeek_path') ?? undefined;
-        const ctx: IngestContext = { source, format: format.data, zeekPath, observer: { ip: req.socket.remoteAddress } };
+        const ctx: IngestContext = { source, format: q.format, zeekPath: q.zeek_path, observer: { ip: req.socket.remoteAddress } };
         const total: IngestResult = { accepted: 0, rejected: 0, errors: [] };
-        const { segments, directives } = zeekTsvSegments(lines, format.data);
+        const { segments, directives } = zeekTsvSegments(lines, q.format);
         for (const seg of segments) {
           const r = await o.ingest.submit(seg.lines, seg.header ? { ...ctx, zeekTsv: seg.header } : ctx);
           total.accepted += r.accepted;
