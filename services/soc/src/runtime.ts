@@ -15,6 +15,7 @@ import { startIndexer } from '@soc/svc-indexer';
 import { openBus, openStore, topicSpecs } from './backends.ts';
 import { startFederationParts } from './federation.ts';
 import { OUTBOUND_GROUP } from '@soc/svc-federation';
+import { lockDataDir } from './data-dir-lock.ts';
 
 /** The model trained by `pnpm model:train` and committed with its card (models/README.md). */
 export const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/kdd-autoencoder-v1.onnx', import.meta.url));
@@ -62,11 +63,14 @@ function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, groups: [st
  */
 export async function startServices(cfg: SocConfig, services: readonly ServiceName[], logger: Logger, extraAnalyzers: Analyzer[] = []): Promise<Running> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  // First, before any file in the data directory is opened: a second soc there stops here.
+  // A start-up that fails below leaves it to the exit handler, which releases it too.
+  const lock = lockDataDir(cfg.dataDir);
   const creds = ensureCredentials(cfg.dataDir);
   const verifier = new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]);
   const metrics = new Metrics();
   const bus = openBus(cfg, logger.child({ component: 'bus' }));
-  const stack: Stoppable[] = [{ name: 'bus', stop: () => bus.close() }];
+  const stack: Stoppable[] = [{ name: 'data-dir-lock', stop: async () => lock.release() }, { name: 'bus', stop: () => bus.close() }];
   const stopAll = async () => {
     for (const s of stack.reverse()) {
       try {
