@@ -28,7 +28,7 @@ export const KafkaConfig = z.strictObject({
   brokers: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1)).min(1)),
   clientId: z.string().default('soc'),
   ssl: z
-    .object({
+    .strictObject({
       caFile: z.string().optional(),
       certFile: z.string().optional(),
       keyFile: z.string().optional(),
@@ -36,7 +36,7 @@ export const KafkaConfig = z.strictObject({
     })
     .optional(),
   sasl: z
-    .object({
+    .strictObject({
       mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
       username: z.string().min(1),
       password: z.string().min(1).optional(),
@@ -81,7 +81,7 @@ export const CollectorConfig = z.strictObject({
   maxLinesPerRequest: PositiveInt.default(100_000),
   rateLimit: RateLimitConfig.default(RateLimitConfig.parse({})),
   syslog: z
-    .object({
+    .strictObject({
       enabled: z.boolean().default(false),
       host: Host,
       udpPort: Port.default(5514),

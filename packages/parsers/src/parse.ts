@@ -106,7 +106,8 @@ export function parseLine(line: string, ctx: ParseContext): ParseOutcome {
     if (line.length > MAX_LINE_CHARS) return reject(`line exceeds ${MAX_LINE_CHARS} characters`);
     const clean = line.endsWith('\r') ? line.slice(0, -1) : line;
     if (clean === '') return reject('empty line');
-    if (clean.trim() === '') return reject('line holds only whitespace');
+    // Unicode White_Space: what trim() removes, plus NEL (U+0085), which it does not.
+    if (/^[\s\u0085]*$/.test(clean)) return reject('line holds only whitespace');
     const receivedAt = ctx.receivedAt && !Number.isNaN(ctx.receivedAt.getTime()) ? ctx.receivedAt : new Date();
     const d = draftFor(clean, ctx, receivedAt);
     return d.ok ? finish(d.draft, clean, ctx, receivedAt) : d;
