@@ -56,12 +56,33 @@ function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, groups: [st
   return { name: 'lag-monitor', stop: async () => clearInterval(timer) };
 }
 
+let guarded = false;
+
+/**
+ * Last resort, once per process: the HTTP layer and every consumer handle their own errors, so
+ * reaching here is a bug. An unhandled rejection is logged with its stack and the services go on
+ * (one forgotten promise must not take every service down); an uncaught exception leaves the
+ * process in an unknown state, so it is logged as fatal and the process exits 1 for the
+ * supervisor to restart it (the data-dir lock is released on exit).
+ */
+function guardProcess(logger: Logger): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'bug: unhandled promise rejection'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'bug: uncaught exception; exiting');
+    logger.flush(() => process.exit(1));
+    setTimeout(() => process.exit(1), 1000).unref();
+  });
+}
+
 /**
  * Starts the named services in this process. With all of them on one port it is `soc start`;
  * with one it is a scale-out container. Stops in reverse order: HTTP first (no new input),
  * then consumers drain their batch in flight and commit, then the backends close.
  */
 export async function startServices(cfg: SocConfig, services: readonly ServiceName[], logger: Logger, extraAnalyzers: Analyzer[] = []): Promise<Running> {
+  guardProcess(logger);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   // First, before any file in the data directory is opened: a second soc there stops here.
   // A start-up that fails below leaves it to the exit handler, which releases it too.
