@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flow } from '@soc/features';
-import { ModelMetadata, loadModel, quantile, rng } from '@soc/model';
+import { ModelError, ModelMetadata, loadModel, quantile, rng } from '@soc/model';
 import { Calibration, FlowObserver, KeyIndex, SCORERS, calibrate, type Budget, type ScorerName, type TrackerOptions } from '@soc/signals';
 import { expand, initLayers, layout, reconstructionError, shuffle, train, type Layer, type Layout, type Standardiser } from './autoencoder.ts';
 import { buildGraph, graphInterface } from './graph.ts';
@@ -92,7 +92,7 @@ export interface SiteFit {
  * 4. calibration of every scorer on per-pair maxima, and the threshold for the alert budget.
  */
 export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): Promise<SiteFit> {
-  if (flowsIn.length < 10) throw new Error(`a site baseline needs at least 10 flows, got ${flowsIn.length}`);
+  if (flowsIn.length < 10) throw new ModelError(`a site baseline needs at least 10 flows from Zeek conn logs (JSON or TSV), got ${flowsIn.length}`);
   const flows = byTime(flowsIn);
   const observer = new FlowObserver({ tracker: o.tracker });
   const obs = flows.map((f) => observer.observe(f));

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { activateModel, listModelVersions, modelsDir, readActive, rollbackModel } from '@soc/model';
+import { SHIPPED_VERSION, activateModel, listModelVersions, modelsDir, readActive, rollbackModel } from '@soc/model';
 import { fitSite } from '../../models/site.ts';
+import { SHIPPED_MODEL } from '../../services/soc/src/runtime.ts';
 import { ROOT, api, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 import { enterpriseCapture, type EnterpriseOptions } from '../helpers/enterprise.ts';
 import { evaluateEvents, fitAndLoad, flowsOf, readConnEvents } from '../../services/soc/src/eval-conn.ts';
@@ -52,6 +53,9 @@ describe('site baseline on a realistic enterprise capture with an active infecti
     expect(list.find((m) => m.version === 'v2')?.metrics).toHaveProperty('baseline');
     expect((await rollbackModel(models)).version).toBe('v1');
     expect((await readActive(models))?.version).toBe('v1');
+    // Before the first activation the shipped model ran: rollback returns to it, and no further.
+    expect((await rollbackModel(models)).version).toBe(SHIPPED_VERSION);
+    expect((await listModelVersions(models, SHIPPED_MODEL)).find((m) => m.active)).toMatchObject({ version: SHIPPED_VERSION, shipped: true, path: SHIPPED_MODEL });
     await expect(rollbackModel(models)).rejects.toThrow(/no previous/);
   });
 });
@@ -67,7 +71,8 @@ describe('soc start with a site model activated while running', () => {
 
   it('switches to the fitted model and alerts the C2 destination', async () => {
     soc = await startSoc({ dataDir: data });
-    expect((await api(soc.url, soc.analystToken, '/v1/models')).body.models).toEqual([]);
+    // Before any fit, the shipped model is listed and active.
+    expect((await api(soc.url, soc.analystToken, '/v1/models')).body.models).toEqual([expect.objectContaining({ version: 'shipped', active: true, shipped: true })]);
     const c = enterpriseCapture({ seed: 11, hours: 6, beaconPeriodS: 120, jitter: 0.25 });
     const file = join(data, 'capture.conn.log');
     writeFileSync(file, c.lines.join('\n') + '\n');
@@ -75,9 +80,9 @@ describe('soc start with a site model activated while running', () => {
     await activateModel(modelsDir(data), 'site-e2e');
     const models = await waitFor(async () => {
       const m = (await api(soc!.url, soc!.analystToken, '/v1/models')).body.models as { version: string; active: boolean }[];
-      return m.find((x) => x.active) ? m : undefined;
+      return m.find((x) => x.active && x.version === 'site-e2e') ? m : undefined;
     }, 'model listed as active');
-    expect(models[0]).toMatchObject({ version: 'site-e2e', active: true });
+    expect(models.map((m) => [m.version, m.active])).toEqual([['shipped', false], ['site-e2e', true]]);
     // The detector polls active.json; give it a moment before the first batch arrives.
     await new Promise((r) => setTimeout(r, 2500));
     for (let i = 0; i < c.lines.length; i += 1000) {
@@ -113,7 +118,7 @@ describe('soc start with a site model activated while running', () => {
     const models = (await api(soc!.url, soc!.analystToken, '/v1/models')).body.models as { version: string; active: boolean }[];
     expect(models.find((m) => m.active)?.version).toBe('site-topic');
     const empty = await runSoc(['model', 'fit', '--from', '1990-01-01T00:00:00Z', '--to', '1990-01-02T00:00:00Z', '--data-dir', data]);
-    expect(empty.status).toBe(78);
+    expect(empty.status).toBe(2);
     expect(empty.stderr).toMatch(/no flow events to fit on/);
   }, 180_000);
 });

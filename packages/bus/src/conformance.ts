@@ -4,6 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackendUnavailableError, ValidationError } from '@soc/errors';
+import { DeadLetter, TOPICS } from '@soc/schema';
+import { Metrics } from '@soc/telemetry';
 import { partitionForKey } from './partition.ts';
 import type { Bus, ConsumedRecord, Consumer, ConsumerOptions, ProducerRecord } from './port.ts';
 
@@ -33,15 +36,28 @@ const uniqueTopic = (label: string) => `conf-${label}-${randomUUID().slice(0, 8)
 const keyed = (key: string | null, n: number, prefix = key ?? 'null'): ProducerRecord[] =>
   Array.from({ length: n }, (_, i) => ({ key, value: `${prefix}#${i}`, headers: { seq: String(i) } }));
 
-/** Starts a consumer that records every batch it is handed. */
-async function collecting(bus: Bus, o: ConsumerOptions, fail?: (batch: ConsumedRecord[]) => boolean) {
+/** What an injected handler failure throws: `true` a retriable outage, an Error that error. */
+type Failure = (batch: ConsumedRecord[]) => boolean | Error;
+
+/** Starts a consumer that records every batch it is handed, and separately the batches its handler accepted. */
+async function collecting(bus: Bus, o: ConsumerOptions, fail?: Failure) {
   const batches: ConsumedRecord[][] = [];
+  const handled: ConsumedRecord[][] = [];
   const consumer: Consumer = await bus.consumer(o);
   await consumer.run(async (batch) => {
     batches.push(batch);
-    if (fail?.(batch)) throw new Error('handler failure injected by the conformance suite');
+    const f = fail?.(batch);
+    if (f === true) throw new BackendUnavailableError('outage injected by the conformance suite');
+    if (f instanceof Error) throw f;
+    handled.push(batch);
   });
-  return { consumer, batches, records: () => batches.flat() };
+  return { consumer, batches, records: () => batches.flat(), handled: () => handled.flat() };
+}
+
+/** The dead letters the poison-record policy wrote for one topic. */
+async function deadLettersOf(bus: Bus, topic: string): Promise<DeadLetter[]> {
+  await bus.ensureTopics([{ name: TOPICS.deadLetter, partitions: 1 }]);
+  return (await bus.read(TOPICS.deadLetter, { limit: 10_000 })).map((r) => DeadLetter.parse(JSON.parse(r.value))).filter((d) => d.topic === topic);
 }
 
 export function busConformance(name: string, makeBus: () => Promise<BusUnderTest>): void {
@@ -51,7 +67,7 @@ export function busConformance(name: string, makeBus: () => Promise<BusUnderTest
     const stops: Consumer[] = [];
     const timeout = () => h.timeoutMs ?? 20_000;
     const settle = () => delay(h.settleMs ?? 1000);
-    const start = async (o: ConsumerOptions, fail?: (batch: ConsumedRecord[]) => boolean) => {
+    const start = async (o: ConsumerOptions, fail?: Failure) => {
       const c = await collecting(bus, o, fail);
       stops.push(c.consumer);
       return c;
@@ -130,7 +146,7 @@ export function busConformance(name: string, makeBus: () => Promise<BusUnderTest
       await stopAll();
     });
 
-    it('commits only after the handler succeeds: a failed batch is redelivered, nothing is lost', async () => {
+    it('commits only after the handler succeeds: a batch failing retriably is redelivered, nothing is lost', async () => {
       const topic = uniqueTopic('retry');
       const groupId = `g-${randomUUID()}`;
       await bus.ensureTopics([{ name: topic, partitions: 2 }]);
@@ -142,6 +158,51 @@ export function busConformance(name: string, makeBus: () => Promise<BusUnderTest
       const [first, second] = c.batches;
       expect(second?.map((r) => r.offset)).toEqual(first?.map((r) => r.offset));
       await eventually(async () => (await bus.lag(groupId, topic)).every((l) => l.lag === 0), timeout(), 'lag 0');
+      expect(await deadLettersOf(bus, topic)).toEqual([]);
+      await stopAll();
+    });
+
+    it('dead-letters a poison record with where it was read and why; every other record is handled once', async () => {
+      const topic = uniqueTopic('poison');
+      const groupId = `g-${randomUUID()}`;
+      // Kafka producers do not create topics: the pipeline provisions the dead-letter topic at start.
+      await bus.ensureTopics([{ name: topic, partitions: 1 }, { name: TOPICS.deadLetter, partitions: 1 }]);
+      const producer = await bus.producer();
+      const sent = keyed('k', 40);
+      sent[13] = { key: 'k', value: 'poison-a' };
+      sent[27] = { key: 'k', value: 'poison-b' };
+      await producer.send(topic, sent);
+      const metrics = new Metrics({ defaults: false });
+      const c = await start({ groupId, topics: [topic], maxBatchSize: 16, poison: { stage: 'detector', metrics } }, (b) =>
+        b.some((r) => r.value.startsWith('poison')) ? new ValidationError('cannot analyse this record') : false,
+      );
+      await eventually(async () => (await bus.lag(groupId, topic)).every((l) => l.lag === 0), timeout(), 'lag 0 past the poison records');
+      const good = sent.filter((r) => !r.value.startsWith('poison')).map((r) => r.value);
+      expect(c.handled().map((r) => r.value)).toEqual(good);
+      const dead = await deadLettersOf(bus, topic);
+      expect(dead.map((d) => [d.raw, d.offset])).toEqual([['poison-a', 13], ['poison-b', 27]]);
+      for (const d of dead) {
+        expect(d).toMatchObject({ stage: 'detector', group: groupId, topic, partition: 0, source: `${topic}/0@${d.offset}` });
+        expect(d.reason).toContain('cannot analyse this record');
+        expect(d.attempts).toBeGreaterThan(1);
+      }
+      const counted = (await metrics.consumerDeadLetters.get()).values.find((v) => v.labels.group === groupId);
+      expect(counted?.value).toBe(2);
+      await stopAll();
+    });
+
+    it('retries an outage (retriable errors) without limit and dead-letters nothing', async () => {
+      const topic = uniqueTopic('outage');
+      const groupId = `g-${randomUUID()}`;
+      await bus.ensureTopics([{ name: topic, partitions: 1 }]);
+      await (await bus.producer()).send(topic, keyed('k', 20));
+      let calls = 0;
+      // Long enough for the policy to split the batch down to single records, which must then wait out the outage.
+      const c = await start({ groupId, topics: [topic], maxBatchSize: 20, poison: { initialDelayMs: 1, maxDelayMs: 20, retriesBeforeSplit: 2 } }, () => ++calls <= 30);
+      await eventually(async () => (await bus.lag(groupId, topic)).every((l) => l.lag === 0), timeout(), 'lag 0 after the outage');
+      expect(calls).toBeGreaterThan(30);
+      expect(c.handled().map((r) => r.value)).toEqual(keyed('k', 20).map((r) => r.value));
+      expect(await deadLettersOf(bus, topic)).toEqual([]);
       await stopAll();
     });
 

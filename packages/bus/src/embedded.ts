@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { BackendUnavailableError, backoffDelay, sleep } from '@soc/errors';
-import { handleUntilDone } from './redeliver.ts';
+import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import { assignedPartitions, createPartitioner } from './partition.ts';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, ProducerRecord, RecordMetadata, TopicSpec } from './port.ts';
@@ -260,8 +260,11 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
     private loop: Promise<void> | undefined;
     private heartbeatTimer: NodeJS.Timeout | undefined;
     private readonly log: Logger;
+    private readonly poison: ConsumerOptions['poison'];
+    private readonly sendDeadLetters = deadLetterSender(() => bus.producer());
 
     constructor(o: ConsumerOptions) {
+      this.poison = o.poison;
       this.groupId = o.groupId;
       this.topics = [...new Set(o.topics)];
       this.maxBatchSize = o.maxBatchSize ?? 500;
@@ -316,7 +319,7 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
             await this.waitForAppend(abort);
             continue;
           }
-          await handleUntilDone(handler, batch, abort, this.log);
+          await deliverBatch(handler, batch, { groupId: this.groupId, signal: abort, log: this.log, poison: this.poison, sendDeadLetters: this.sendDeadLetters });
           guard('commit', () => this.commit(batch));
           failures = 0;
         } catch (err) {

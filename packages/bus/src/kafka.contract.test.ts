@@ -88,7 +88,7 @@ describe('kafka adapter contract with kafkajs', () => {
     await consumer.run(async (batch) => {
       calls.push(batch);
       commitsSeenByHandler.push(fake.calls.commits.length);
-      if (calls.length === 1) throw new Error('transient');
+      if (calls.length === 1) throw new BackendUnavailableError('transient');
     });
     await eventually(() => fake.calls.commits.length > 0, 5000, 'a commit');
     expect(calls[1]!.map((r) => r.offset)).toEqual(calls[0]!.map((r) => r.offset));

@@ -19,7 +19,7 @@ import type {
   RecordMetadata as KafkaRecordMetadata,
 } from 'kafkajs';
 import { BackendUnavailableError, isRetriable } from '@soc/errors';
-import { handleUntilDone } from './redeliver.ts';
+import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, RecordMetadata, TopicSpec } from './port.ts';
 
@@ -160,6 +160,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   class KafkaConsumer implements Consumer {
     private client: KafkaConsumerLike | undefined;
     private abort: AbortController | undefined;
+    private readonly sendDeadLetters = deadLetterSender(() => bus.producer());
     constructor(private readonly o: ConsumerOptions) {}
 
     async run(handler: BatchHandler): Promise<void> {
@@ -190,7 +191,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         // Long handlers (and retries) must not cost the group membership.
         const beat = setInterval(() => void p.heartbeat().catch((err: unknown) => log.debug({ err }, 'heartbeat during batch failed')), 1000);
         try {
-          await handleUntilDone(handler, chunk, abort, log, { groupId: this.o.groupId });
+          await deliverBatch(handler, chunk, { groupId: this.o.groupId, signal: abort, log, poison: this.o.poison, sendDeadLetters: this.sendDeadLetters });
         } catch (err) {
           if (abort.aborted) return;
           throw err;
@@ -315,7 +316,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       .slice(0, limit);
   }
 
-  return {
+  const bus: Bus = {
     kind: 'kafka',
     ensureTopics,
     lag,
@@ -384,4 +385,5 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       if (adminUsed) await adminClient.disconnect().catch((err: unknown) => log.warn({ err }, 'admin disconnect failed'));
     },
   };
+  return bus;
 }

@@ -5,6 +5,9 @@
  * resolved, so a crash re-delivers at most the uncommitted batch, never loses one.
  */
 
+import type { DeadLetter } from '@soc/schema';
+import type { Metrics } from '@soc/telemetry';
+
 export type Headers = Record<string, string>;
 
 export interface ProducerRecord {
@@ -56,6 +59,29 @@ export interface ConsumerOptions {
   maxBatchSize?: number;
   /** How long an idle consumer waits before polling again. */
   pollIntervalMs?: number;
+  /** Where and how poison records are dead-lettered (see `src/redeliver.ts`). */
+  poison?: PoisonOptions;
+}
+
+/**
+ * The poison-record policy of a consumer. A handler failure with a retriable error (the
+ * `@soc/errors` flag: store or bus down) is retried with backoff; a batch that still fails is
+ * split, and a single record failing retriably is retried without limit, so an outage never
+ * dead-letters valid records. A non-retriable failure splits the batch down to the offending
+ * record(s), which go to the dead-letter topic; the rest is handled and the offset moves on.
+ */
+export interface PoisonOptions {
+  /** The service this consumer belongs to, recorded as the dead letter's stage. Default `consumer`. */
+  stage?: DeadLetter['stage'];
+  /** Writes dead letters. Default: this bus's dead-letter topic (federation inbound writes to its local bus instead). */
+  deadLetter?: (records: ProducerRecord[]) => Promise<void>;
+  /** Counts dead-lettered records (`soc_consumer_dead_letters_total`). */
+  metrics?: Metrics;
+  /** Attempts of a multi-record batch on retriable errors before it is split. Default 3. */
+  retriesBeforeSplit?: number;
+  /** First backoff delay; doubles up to `maxDelayMs`. Defaults 50 ms and 5 s. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 export type BatchHandler = (batch: ConsumedRecord[]) => Promise<void>;
@@ -63,8 +89,9 @@ export type BatchHandler = (batch: ConsumedRecord[]) => Promise<void>;
 export interface Consumer {
   /**
    * Starts the consume loop. Batches hold records of one topic-partition, in offset order. The
-   * offsets are committed only after the handler resolves; a rejected handler is retried with
-   * backoff (same batch), so a handler must be idempotent.
+   * offsets are committed only after the handler resolves; a rejected handler is retried or its
+   * batch split under the poison-record policy (`PoisonOptions`), so a handler must be
+   * idempotent and should have no effect when it rejects.
    */
   run(handler: BatchHandler): Promise<void>;
   /** Stops after the batch in flight is handled and committed. */

@@ -69,6 +69,15 @@ describe('verifyInbound', () => {
     expect(verifyInbound(added, ctxFor(SOC_LV, [SOC_EE]))).toMatchObject({ ok: false, reason: 'bad_signature' });
   });
 
+  it('rejects an envelope with a lone surrogate as malformed instead of throwing (finding 2)', () => {
+    // Needs only a partner's key id: the attacker cannot sign, and must not block the consumer either.
+    const env = wire(send()) as Envelope;
+    env.payload.message = 'scan \ud800 of 10.0.0.5';
+    const r = verifyInbound(JSON.parse(JSON.stringify(env)), ctxFor(SOC_LV, [SOC_EE]));
+    expect(r).toMatchObject({ ok: false, reason: 'malformed' });
+    if (!r.ok) expect(r.message).toMatch(/lone surrogate/);
+  });
+
   it('rejects an unknown origin, malformed input and a payload claiming another origin', () => {
     expect(verifyInbound(wire(send(SOC_LT)), ctxFor(SOC_LV, [SOC_EE]))).toMatchObject({ ok: false, reason: 'unknown_origin' });
     expect(verifyInbound({ v: 1, hello: 'x' }, ctxFor(SOC_LV, [SOC_EE]))).toMatchObject({ ok: false, reason: 'malformed' });

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { ValidationError } from '@soc/errors';
 import { Alert, stableId } from '@soc/schema';
 import { Envelope, originSigningBytes, relaySigningBytes } from './envelope.ts';
 import { verifyBytes, type SocIdentity } from './keys.ts';
@@ -32,10 +33,21 @@ export const federatedAlertId = (origin: string, alertId: string): string => sta
 
 type Check = { reason: RejectReason; message: string } | undefined;
 
+/** The signed bytes, or the reason they cannot exist: JCS refuses what has no canonical form (a lone surrogate, a non-finite number). */
+function signingBytes(make: () => Buffer): Buffer | { reason: 'malformed'; message: string } {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof ValidationError) return { reason: 'malformed', message: `not canonicalisable, so no signature can verify: ${err.message}` };
+    throw err;
+  }
+}
+
 function checkOriginSignature(raw: Record<string, unknown>, e: Envelope, partner: TrustedKey): Check {
   if (e.signature.key_id !== partner.keyId) return { reason: 'bad_signature', message: `signed with key ${e.signature.key_id}, trust list has ${partner.keyId} for ${partner.id}` };
   // Over the raw object, not zod's output: parsing fills defaults and strips unknown keys.
-  const bytes = originSigningBytes(raw as Parameters<typeof originSigningBytes>[0]);
+  const bytes = signingBytes(() => originSigningBytes(raw as Parameters<typeof originSigningBytes>[0]));
+  if (!Buffer.isBuffer(bytes)) return bytes;
   if (!verifyBytes(bytes, e.signature.value, partner.key)) return { reason: 'bad_signature', message: `origin signature of ${partner.id} does not verify (forged or tampered)` };
   return undefined;
 }
@@ -49,7 +61,8 @@ function checkRelayChain(e: Envelope, trust: TrustStore): Check {
     const relayer = trust.get(r.by);
     if (!relayer) return { reason: 'unknown_origin', message: `relay ${r.by} is not in the trust list` };
     if (r.key_id !== relayer.keyId) return { reason: 'bad_signature', message: `relay ${r.by} signed with unknown key ${r.key_id}` };
-    const bytes = relaySigningBytes({ message_id: e.message_id, origin_id: e.origin.id, by: r.by, hops: i + 1, path: e.path.slice(0, i + 2), prev });
+    const bytes = signingBytes(() => relaySigningBytes({ message_id: e.message_id, origin_id: e.origin.id, by: r.by, hops: i + 1, path: e.path.slice(0, i + 2), prev }));
+    if (!Buffer.isBuffer(bytes)) return bytes;
     if (!verifyBytes(bytes, r.value, relayer.key)) return { reason: 'bad_signature', message: `relay signature of ${r.by} does not verify` };
     prev = r.value;
   }

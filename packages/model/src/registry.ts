@@ -18,6 +18,11 @@ export const ActivePointer = z.object({
 export type ActivePointer = z.infer<typeof ActivePointer>;
 
 export const ACTIVE_FILE = 'active.json';
+/**
+ * The pointer name of the model shipped in `models/` (the NSL-KDD autoencoder), which runs while
+ * no site model is active. It is listed and can be rolled back to like any version.
+ */
+export const SHIPPED_VERSION = 'shipped';
 export const modelsDir = (dataDir: string): string => join(dataDir, 'models');
 const VERSION_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -25,6 +30,8 @@ export interface ModelVersion {
   version: string;
   path: string;
   active: boolean;
+  /** The model shipped with the product rather than fitted here. */
+  shipped?: boolean;
   createdAt?: string;
   /** Whatever metrics the metadata records (validation; site baseline for site models). */
   metrics: Record<string, unknown>;
@@ -38,36 +45,54 @@ export async function readActive(dir: string): Promise<ActivePointer | null> {
   return parsed.data;
 }
 
-/** The active model's path, or null when none is active (the shipped model then runs). */
+/** The active site model's path, or null when none is active (the shipped model then runs). */
 export async function activeModelPath(dir: string): Promise<string | null> {
   const a = await readActive(dir);
-  return a ? join(dir, `${a.version}.onnx`) : null;
+  return a && a.version !== SHIPPED_VERSION ? join(dir, `${a.version}.onnx`) : null;
 }
 
-export async function listModelVersions(dir: string): Promise<ModelVersion[]> {
-  if (!existsSync(dir)) return [];
-  const active = (await readActive(dir))?.version;
+async function describeVersion(version: string, path: string, active: boolean): Promise<ModelVersion> {
+  let meta: Record<string, unknown> = {};
+  try {
+    meta = JSON.parse(await readFile(path.replace(/\.onnx$/, '.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    // A version without readable metadata is listed (so it can be inspected) but cannot load.
+  }
+  const site = meta.site as { baseline?: unknown; threshold?: unknown; budget?: unknown } | undefined;
+  return {
+    version,
+    path,
+    active,
+    ...(typeof meta.createdAt === 'string' ? { createdAt: meta.createdAt } : {}),
+    metrics: { ...(meta.validation ? { validation: meta.validation } : {}), ...(site ? { baseline: site.baseline, threshold: site.threshold, budget: site.budget } : {}) },
+  };
+}
+
+/** Every version in `dir`; with `shippedPath`, the shipped model first (active when no site model is). */
+export async function listModelVersions(dir: string, shippedPath?: string): Promise<ModelVersion[]> {
+  const active = existsSync(dir) ? ((await readActive(dir))?.version ?? SHIPPED_VERSION) : SHIPPED_VERSION;
+  const out: ModelVersion[] = shippedPath ? [{ ...(await describeVersion(SHIPPED_VERSION, shippedPath, active === SHIPPED_VERSION)), shipped: true }] : [];
+  if (!existsSync(dir)) return out;
   const names = (await readdir(dir)).filter((f) => f.endsWith('.onnx')).sort();
-  const out: ModelVersion[] = [];
   for (const f of names) {
     const version = f.slice(0, -'.onnx'.length);
-    let meta: Record<string, unknown> = {};
-    try {
-      meta = JSON.parse(await readFile(join(dir, `${version}.json`), 'utf8')) as Record<string, unknown>;
-    } catch {
-      // A version without readable metadata is listed (so it can be inspected) but cannot load.
-    }
-    const site = meta.site as { baseline?: unknown; threshold?: unknown; budget?: unknown } | undefined;
-    out.push({
-      version,
-      path: join(dir, f),
-      active: version === active,
-      ...(typeof meta.createdAt === 'string' ? { createdAt: meta.createdAt } : {}),
-      metrics: { ...(meta.validation ? { validation: meta.validation } : {}), ...(site ? { baseline: site.baseline, threshold: site.threshold, budget: site.budget } : {}) },
-    });
+    out.push(await describeVersion(version, join(dir, f), version === active));
   }
   return out;
 }
+
+/**
+ * A `--model` argument: a model file, or a version name as `soc model list` prints it (looked up
+ * in `dir`; `shipped` is the shipped model when its path is given).
+ */
+export function modelFile(dir: string, ref: string, shippedPath?: string): string {
+  if (ref === SHIPPED_VERSION && shippedPath) return shippedPath;
+  if (existsSync(ref)) return ref;
+  if (VERSION_RE.test(ref) && existsSync(join(dir, `${ref}.onnx`))) return join(dir, `${ref}.onnx`);
+  throw new ModelError(`no model "${ref}": neither a file nor a version in ${dir} (soc model list shows the versions; --data-dir picks the data directory)`);
+}
+
+const exists = (dir: string, version: string): boolean => version === SHIPPED_VERSION || existsSync(join(dir, `${version}.onnx`));
 
 async function writeActive(dir: string, a: ActivePointer): Promise<void> {
   const tmp = join(dir, `.${ACTIVE_FILE}.${process.pid}.tmp`);
@@ -77,9 +102,10 @@ async function writeActive(dir: string, a: ActivePointer): Promise<void> {
 
 /** Makes `version` active, remembering the previous one for rollback. */
 export async function activateModel(dir: string, version: string): Promise<ActivePointer> {
-  if (!VERSION_RE.test(version) || !existsSync(join(dir, `${version}.onnx`))) throw new ModelError(`model version ${version} not found in ${dir}`);
+  if (!VERSION_RE.test(version) || !exists(dir, version)) throw new ModelError(`model version ${version} not found in ${dir}`);
   const cur = await readActive(dir);
-  const history = cur ? [...cur.history, cur.version].filter((v) => v !== version).slice(-50) : [];
+  // With no pointer the shipped model was running: that is what a first rollback returns to.
+  const history = [...(cur ? [...cur.history, cur.version] : [SHIPPED_VERSION])].filter((v) => v !== version).slice(-50);
   const next = { version, history, updatedAt: new Date().toISOString() };
   await writeActive(dir, next);
   return next;
@@ -88,10 +114,10 @@ export async function activateModel(dir: string, version: string): Promise<Activ
 /** Back to the previous active version, or to the named one. */
 export async function rollbackModel(dir: string, version?: string): Promise<ActivePointer> {
   const cur = await readActive(dir);
-  if (!cur) throw new ModelError('no site model is active: nothing to roll back');
+  if (!cur) throw new ModelError('no site model is active (the shipped model runs): nothing to roll back');
   const target = version ?? cur.history.at(-1);
   if (!target) throw new ModelError(`model ${cur.version} has no previous version to roll back to`);
-  if (!existsSync(join(dir, `${target}.onnx`))) throw new ModelError(`model version ${target} not found in ${dir}`);
+  if (!VERSION_RE.test(target) || !exists(dir, target)) throw new ModelError(`model version ${target} not found in ${dir} (see soc model list)`);
   const history = cur.history.filter((v) => v !== target);
   const next = { version: target, history, updatedAt: new Date().toISOString() };
   await writeActive(dir, next);

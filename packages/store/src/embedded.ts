@@ -199,11 +199,11 @@ export function buildWhere(q: AlertQuery): Where {
   return { sql: parts.length > 0 ? parts.join(' AND ') : '1', params };
 }
 
-export function openEmbeddedStore(opts: { path: string; logger?: Logger }): AlertStore {
+export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTimeoutMs?: number }): AlertStore {
   const db = new Database(opts.path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
   db.exec(SCHEMA);
   const log = opts.logger?.child({ component: 'store', adapter: 'embedded' });
 
@@ -216,14 +216,17 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger }): Aler
     `UPDATE alerts SET status = @status, doc = json_set(doc, '$.status', @status) WHERE id = @id RETURNING doc`,
   );
 
-  /** SQLite errors on a local file are not worth retrying blindly, except a busy database. */
+  /**
+   * A busy or locked database, a full disk and I/O errors are the store being unavailable, not the
+   * alert being bad: retriable, so consumers wait them out instead of dead-lettering valid alerts.
+   */
   const guard = <T>(op: string, fn: () => T): T => {
     try {
       return fn();
     } catch (err) {
       if (err instanceof SocError) throw err;
       const code = (err as { code?: string }).code ?? '';
-      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw new BackendUnavailableError(`sqlite ${op}: ${code}`, { cause: err });
+      if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL)/.test(code)) throw new BackendUnavailableError(`sqlite ${op}: ${code}`, { cause: err });
       throw new SocError(`sqlite ${op} failed: ${(err as Error).message}`, { cause: err });
     }
   };

@@ -31,6 +31,7 @@ export class Metrics {
   readonly httpRequests: Counter<'service' | 'route' | 'status'>;
   readonly federation: Counter<'direction' | 'outcome' | 'reason'>;
   readonly flowsScored: Counter;
+  readonly consumerDeadLetters: Counter<'group' | 'topic' | 'stage'>;
 
   constructor(opts: { defaults?: boolean } = {}) {
     const r = this.registry;
@@ -45,6 +46,7 @@ export class Metrics {
     this.httpRequests = new Counter({ name: 'soc_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['service', 'route', 'status'], registers: [r] });
     this.federation = new Counter({ name: 'soc_federation_messages_total', help: 'Federation envelopes by direction and outcome', labelNames: ['direction', 'outcome', 'reason'], registers: [r] });
     this.flowsScored = new Counter({ name: 'soc_flows_scored_total', help: 'Flow events scored by the anomaly model', registers: [r] });
+    this.consumerDeadLetters = new Counter({ name: 'soc_consumer_dead_letters_total', help: 'Poison bus records a consumer gave up on and dead-lettered', labelNames: ['group', 'topic', 'stage'], registers: [r] });
   }
 
   /** Times an async operation into a histogram. */

@@ -33,11 +33,12 @@ export interface DetectorOptions {
 /**
  * Consumes events, runs the analyzers and publishes alerts. Delivery: at-least-once — alerts are
  * durable on the alert topic before the event offsets are committed; deterministic alert ids
- * make a replayed batch an upsert, not a duplicate.
+ * make a replayed batch an upsert, not a duplicate. Poison records (an event an analyzer throws
+ * on) are isolated by the bus's policy and dead-lettered with stage `detector`.
  */
 export async function startDetector(o: DetectorOptions): Promise<{ stop(): Promise<void> }> {
   const producer: Producer = await o.bus.producer();
-  const consumer = await o.bus.consumer({ groupId: o.groupId ?? 'soc-detector', topics: [TOPICS.events], maxBatchSize: o.maxBatchSize ?? 2000 });
+  const consumer = await o.bus.consumer({ groupId: o.groupId ?? 'soc-detector', topics: [TOPICS.events], maxBatchSize: o.maxBatchSize ?? 2000, poison: { stage: 'detector', metrics: o.metrics } });
   const run = consumer.run(async (batch: ConsumedRecord[]) => {
     const events: EcsEvent[] = [];
     const dead: { key: string; value: string }[] = [];

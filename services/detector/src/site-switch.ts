@@ -1,6 +1,6 @@
 import { watch, mkdirSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import { readActive } from '@soc/model';
+import { SHIPPED_VERSION, readActive } from '@soc/model';
 import { FlowObserver, type TrackerOptions } from '@soc/signals';
 import type { Logger, Metrics } from '@soc/telemetry';
 import type { Analyzer } from './detector.ts';
@@ -30,16 +30,23 @@ export async function switchingAnalyzer(o: SwitchOptions): Promise<Analyzer> {
   let current: SiteModel | null = null;
   let pending: SiteModel | null = null;
   let wanted: string | null = null;
+  /** The pointer names the shipped model again (rollback): drop the site model at the next batch. */
+  let revert = false;
   let checking: Promise<void> = Promise.resolve();
   const observer = new FlowObserver({ tracker: o.tracker });
   const site = siteAnalyzer({ current: () => current!, observer, origin: o.origin, tlp: o.tlp, ...(o.metrics ? { metrics: o.metrics } : {}) });
 
   const check = async (): Promise<void> => {
     try {
-      const version = (await readActive(o.dir))?.version ?? null;
+      const pointer = (await readActive(o.dir))?.version ?? null;
+      const version = pointer === SHIPPED_VERSION ? null : pointer;
       if (version === wanted) return;
       wanted = version;
-      if (version === null) return;
+      if (version === null) {
+        revert = current !== null || pending !== null;
+        return;
+      }
+      revert = false;
       const next = await loadSiteModel(join(o.dir, `${version}.onnx`));
       if (pending) await pending.model.close();
       pending = next;
@@ -62,6 +69,13 @@ export async function switchingAnalyzer(o: SwitchOptions): Promise<Analyzer> {
   return {
     name: 'site-switch',
     async analyze(events) {
+      if (revert) {
+        revert = false;
+        o.logger.info({ from: current?.version ?? pending?.version, to: SHIPPED_VERSION }, 'detector switched model');
+        await current?.model.close();
+        await pending?.model.close();
+        current = pending = null;
+      }
       if (pending) {
         const old = current;
         current = pending;

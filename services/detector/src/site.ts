@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { flowFromEvent, type Flow } from '@soc/features';
-import { loadModel, metadataPath, type AnomalyModel } from '@soc/model';
+import { ModelError, loadModel, metadataPath, type AnomalyModel } from '@soc/model';
 import { alertId, type Alert, type EcsEvent, type Severity } from '@soc/schema';
 import { SiteSection, FlowObserver, scoreFlow, type Calibration, type Observation, type ScoredTerm } from '@soc/signals';
 import type { Metrics } from '@soc/telemetry';
@@ -18,7 +18,7 @@ export interface SiteModel {
 /** Loads a site model; a KDD model (no `site` calibration) is refused with the reason. */
 export async function loadSiteModel(path: string): Promise<SiteModel> {
   const meta = SiteSection.safeParse(JSON.parse(await readFile(metadataPath(path), 'utf8')));
-  if (!meta.success) throw new Error(`${path} is not a site model (no valid site calibration): ${meta.error.message}`);
+  if (!meta.success) throw new ModelError(`${path} is not a site model (no valid site calibration): ${meta.error.message}`);
   const model = await loadModel(path);
   return { version: model.metadata.version, model, calibration: meta.data.site };
 }

@@ -34,7 +34,8 @@ const where = (r: ConsumedRecord) => `${r.topic}/${r.partition}@${r.offset}`;
  * Outbound: local alerts -> policy -> signed envelopes on the shared topic. Inbound: shared topic
  * -> verify -> local alerts, or quarantine as dead letters; relays back onto the shared topic.
  * Both are at-least-once: a batch's offsets are committed only after everything it produced is
- * durable, and the replay cache only after that (see SqliteReplayCache).
+ * durable, and the replay cache only after that (see SqliteReplayCache). A record either side
+ * throws on is isolated by the bus's poison-record policy and dead-lettered (stage `federation`).
  */
 export async function startFederation(o: FederationServiceOptions): Promise<{ stop(): Promise<void> }> {
   const { ctx, logger } = o;
@@ -45,17 +46,22 @@ export async function startFederation(o: FederationServiceOptions): Promise<{ st
 
   // Both groups start at the end when new: enabling federation shares from now on, and a new
   // member does not quarantine the retained history (long past the freshness window) as stale.
-  const outbound = await o.local.consumer({ groupId: OUTBOUND_GROUP, topics: [TOPICS.alerts], fromBeginning: false, maxBatchSize: 500 });
+  const outbound = await o.local.consumer({ groupId: OUTBOUND_GROUP, topics: [TOPICS.alerts], fromBeginning: false, maxBatchSize: 500, poison: { stage: 'federation', metrics: o.metrics } });
   const outRun = outbound.run(async (batch) => {
     const plan = planOutbound(batch.map((r) => r.value), ctx);
     if (plan.envelopes.length) await sharedProducer.send(TOPICS.federationOut, plan.envelopes.map((e) => ({ key: e.origin.id, value: JSON.stringify(e) })));
     countOutcomes(o.metrics, plan.outcomes);
   });
 
-  const inbound = await o.shared.consumer({ groupId: inboundGroup(ctx.self.id), topics: [TOPICS.federationOut], fromBeginning: false, maxBatchSize: 200 });
+  const inbound = await o.shared.consumer({ groupId: inboundGroup(ctx.self.id), topics: [TOPICS.federationOut], fromBeginning: false, maxBatchSize: 200,
+    // Poison envelopes are quarantined here, in this SOC's dead-letter topic, not on the shared bus.
+    poison: { stage: 'federation', metrics: o.metrics, deadLetter: async (records) => void (await localProducer.send(TOPICS.deadLetter, records)) },
+  });
   const inRun = inbound.run(async (batch) => {
-    const plan = planInbound(batch.map((r) => ({ source: where(r), value: r.value })), ctx, replay);
+    let plan: ReturnType<typeof planInbound>;
     try {
+      // Inside the try: a throw mid-batch must also forget the ids staged so far, or the redelivered (or split) batch would drop them as replays.
+      plan = planInbound(batch.map((r) => ({ source: where(r), value: r.value })), ctx, replay);
       if (plan.alerts.length) await localProducer.send(TOPICS.alerts, plan.alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })));
       if (plan.deadLetters.length) await localProducer.send(TOPICS.deadLetter, plan.deadLetters.map(deadLetterRecord));
       if (plan.relays.length) await sharedProducer.send(TOPICS.federationOut, plan.relays.map((e) => ({ key: e.origin.id, value: JSON.stringify(e) })));

@@ -17,11 +17,13 @@ export interface IndexerOptions {
  * Writes alerts from the alert topic to the store. Delivery: at-least-once — offsets are
  * committed only after the store accepted the batch; upsert by alert id makes redelivery
  * harmless. Alerts the store refuses for good (invalid, mapping errors) are dead-lettered with
- * the store's reason; anything retriable fails the batch so the consumer retries it.
+ * the store's reason; anything retriable fails the batch so the consumer retries it without
+ * limit (a store outage dead-letters nothing). A record the store throws on non-retriably is
+ * isolated by the bus's poison-record policy and dead-lettered with stage `indexer`.
  */
 export async function startIndexer(o: IndexerOptions): Promise<{ stop(): Promise<void> }> {
   const producer = await o.bus.producer();
-  const consumer = await o.bus.consumer({ groupId: o.groupId ?? 'soc-indexer', topics: [TOPICS.alerts], maxBatchSize: o.batchSize ?? 1000 });
+  const consumer = await o.bus.consumer({ groupId: o.groupId ?? 'soc-indexer', topics: [TOPICS.alerts], maxBatchSize: o.batchSize ?? 1000, poison: { stage: 'indexer', metrics: o.metrics } });
   const run = consumer.run(async (batch: ConsumedRecord[]) => {
     const alerts = new Map<string, Alert>();
     const raw = new Map<string, string>();

@@ -37,7 +37,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   'eval-conn': {
-    args: 'FILE... [--bad ADDR,...] [--model PATH | --fit] [--alerts-per-day N | --fpr X]',
+    args: 'FILE... [--bad ADDR,...] [--model PATH|VERSION [--data-dir DIR] | --fit] [--alerts-per-day N | --fpr X]',
     help: 'replay Zeek conn logs through the site detector (fitting on the file first unless --model); one JSON line of alert metrics',
     run: evalConnCommand,
   },

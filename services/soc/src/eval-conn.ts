@@ -10,6 +10,7 @@ import type { Alert, EcsEvent } from '@soc/schema';
 import { FlowObserver, type Budget, type TrackerOptions } from '@soc/signals';
 import { loadSiteModel, siteAnalyzer, type SiteModel } from '@soc/svc-detector';
 import { fitSite } from '@soc/models/site';
+import { modelFile, modelsDir } from '@soc/model';
 
 /**
  * The flow events of Zeek conn logs (JSON or TSV, .gz too), in time order, whatever the file is
@@ -104,17 +105,19 @@ export async function evalConnCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { bad: { type: 'string' }, model: { type: 'string' }, fit: { type: 'boolean' }, 'alerts-per-day': { type: 'string' }, fpr: { type: 'string' }, config: { type: 'string' } },
+    options: { bad: { type: 'string' }, model: { type: 'string' }, fit: { type: 'boolean' }, 'alerts-per-day': { type: 'string' }, fpr: { type: 'string' }, config: { type: 'string' }, 'data-dir': { type: 'string' } },
   });
   if (!positionals.length) throw new ConfigError('eval-conn needs a FILE', 'file');
   if (values.model && values.fit) throw new ConfigError('give --model or --fit, not both', 'model');
   // Internal address space as the running detector sees it (SOC_INTERNAL_CIDRS or --config).
-  const tracker = { internalCidrs: loadConfig({ file: values.config }).detector.internalCidrs };
+  const cfg = loadConfig({ file: values.config, overrides: values['data-dir'] ? { dataDir: values['data-dir'] } : {} });
+  const tracker = { internalCidrs: cfg.detector.internalCidrs };
   const events = await readConnEvents(positionals);
   const bad = values.bad ? values.bad.split(',').map((s) => s.trim()).filter(Boolean) : [];
   const tmp = values.model ? undefined : await mkdtemp(join(tmpdir(), 'soc-eval-'));
   try {
-    const site = values.model ? await loadSiteModel(values.model) : await fitAndLoad(events, tmp!, 'eval-fit', positionals, budgetFromFlags(values), tracker);
+    // --model takes a file or a version name from `soc model list`.
+    const site = values.model ? await loadSiteModel(modelFile(modelsDir(cfg.dataDir), values.model)) : await fitAndLoad(events, tmp!, 'eval-fit', positionals, budgetFromFlags(values), tracker);
     try {
       process.stdout.write(JSON.stringify(await evaluateEvents(events, site, bad, 2000, tracker)) + '\n');
     } finally {

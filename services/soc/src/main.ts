@@ -1,14 +1,16 @@
-import { parseArgs } from 'node:util';
-import { ConfigError, SocError } from '@soc/errors';
 import { loadConfig, type SocConfig } from '@soc/config';
 import { createLogger } from '@soc/telemetry';
 import { SERVICES, startServices, type ServiceName } from './runtime.ts';
 import { COMMANDS } from './commands.ts';
+import { EXIT_USAGE, UsageError, parseFlags, reportError, version, wantsHelp } from './cli.ts';
 
-const USAGE = `usage: soc <command> [options]
+const SERVICE_ARGS = '[--data-dir DIR] [--port N] [--host ADDR] [--config FILE]';
+
+const USAGE = `usage: soc <command> [options]   (soc <command> --help for one command; soc --version)
 
 Pipeline:
-  start [--data-dir DIR] [--port N] [--config FILE]   all services in one process (embedded backends by default)
+  start ${SERVICE_ARGS}
+  ${''.padEnd(52)}all services in one process (embedded backends by default)
   collector | detector | indexer | api | federation   one service (scale-out; backends from config/env; --config FILE)
 ${Object.entries(COMMANDS)
   .map(([name, c]) => {
@@ -20,12 +22,8 @@ ${Object.entries(COMMANDS)
 
 Configuration: --config FILE or SOC_CONFIG, environment variables (KAFKA_BROKERS, ELASTICSEARCH_URL, SOC_* — see packages/config), flags.`;
 
-function serviceConfig(argv: string[]): { cfg: SocConfig } {
-  const { values } = parseArgs({
-    args: argv,
-    options: { 'data-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' } },
-    allowPositionals: false,
-  });
+function serviceConfig(argv: string[], command: string): { cfg: SocConfig } {
+  const { values } = parseFlags(argv, { 'data-dir': { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' } }, command, false);
   const overrides: Record<string, unknown> = {};
   if (values['data-dir']) overrides.dataDir = values['data-dir'];
   if (values.port !== undefined || values.host !== undefined) {
@@ -34,8 +32,8 @@ function serviceConfig(argv: string[]): { cfg: SocConfig } {
   return { cfg: loadConfig({ file: values.config, overrides }) };
 }
 
-async function runServices(services: readonly ServiceName[], argv: string[]): Promise<void> {
-  const { cfg } = serviceConfig(argv);
+async function runServices(services: readonly ServiceName[], argv: string[], command: string): Promise<void> {
+  const { cfg } = serviceConfig(argv, command);
   const logger = createLogger(services.length === 1 ? `soc-${services[0]}` : 'soc');
   const running = await startServices(cfg, services, logger);
   if (running.credentialsCreated) logger.info({ path: running.credentialsPath }, 'created an analyst and a sensor token; keep this file secret');
@@ -63,35 +61,50 @@ async function runServices(services: readonly ServiceName[], argv: string[]): Pr
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** One command's help: its synopsis and what it does. */
+function commandHelp(name: string): string | undefined {
+  if (name === 'start') return `usage: soc start ${SERVICE_ARGS}\n\nRuns every service in one process (embedded SQLite bus and store by default) and prints one JSON line with "ready":true.\n`;
+  if ((SERVICES as readonly string[]).includes(name)) return `usage: soc ${name} ${SERVICE_ARGS}\n\nRuns the ${name} service alone (scale-out); backends from configuration and environment.\n`;
+  const c = COMMANDS[name];
+  return c ? `usage: soc ${name} ${c.args}\n\n${c.help}\n` : undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return command ? 0 : 2;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`soc ${version()}\n`);
+    return 0;
+  }
+  if (!command) {
+    process.stderr.write(USAGE + '\n');
+    return EXIT_USAGE;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    const one = rest[0] === undefined ? undefined : commandHelp(rest[0]);
+    if (rest[0] !== undefined && !one) throw new UsageError(`unknown command "${rest[0]}"`, 'soc help lists the commands');
+    process.stdout.write((one ?? USAGE + '\n'));
+    return 0;
+  }
+  const help = commandHelp(command);
+  if (!help) throw new UsageError(`unknown command "${command}"`, 'soc help lists the commands');
+  if (wantsHelp(rest)) {
+    process.stdout.write(help);
+    return 0;
   }
   if (command === 'start') {
-    await runServices(SERVICES, rest);
+    await runServices(SERVICES, rest, command);
     return -1;
   }
   if ((SERVICES as readonly string[]).includes(command)) {
-    await runServices([command as ServiceName], rest);
+    await runServices([command as ServiceName], rest, command);
     return -1;
   }
-  const c = COMMANDS[command];
-  if (!c) {
-    process.stderr.write(`soc: unknown command "${command}"\n${USAGE}\n`);
-    return 2;
-  }
-  return c.run(rest);
+  return COMMANDS[command]!.run(rest);
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exitCode = code;
   },
-  (err: unknown) => {
-    const msg = err instanceof ConfigError ? `configuration error: ${err.message}` : err instanceof SocError ? err.message : (err as Error).stack ?? String(err);
-    process.stderr.write(`soc: ${msg}\n`);
-    process.exit(err instanceof ConfigError ? 78 : 1);
-  },
+  (err: unknown) => process.exit(reportError(err, process.argv[2])),
 );

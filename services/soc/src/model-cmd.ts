@@ -9,6 +9,7 @@ import { createLogger } from '@soc/telemetry';
 import type { SocConfig } from '@soc/config';
 import { openBus } from './backends.ts';
 import { budgetFromFlags, flowsOf, readConnEvents } from './eval-conn.ts';
+import { SHIPPED_MODEL } from './runtime.ts';
 
 /**
  * The flow events of the bus's event topic with `@timestamp` in [from, to), in time order: the
@@ -84,7 +85,7 @@ export async function modelCommand(argv: string[]): Promise<number> {
       return 0;
     }
     case 'list':
-      out({ dir, models: await listModelVersions(dir) });
+      out({ dir, models: await listModelVersions(dir, cfg.detector.modelPath ?? SHIPPED_MODEL) });
       return 0;
     case 'rollback':
       out({ active: await rollbackModel(dir, positionals[0]) });

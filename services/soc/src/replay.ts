@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BackendUnavailableError, ConfigError, SocError, retry, sleep } from '@soc/errors';
 import { CREDENTIALS_FILE, readCredentials } from '@soc/config';
+import { UsageError, httpUrl } from './cli.ts';
 import { FORMATS, ZeekTsvReader, parseLine, readLines, zeekPathFromFileName, type Format } from '@soc/parsers';
 
 /**
@@ -17,6 +18,9 @@ export interface ReplayOptions {
   batch: number;
   rate?: number;
   speed?: number;
+  /** Progress lines on stderr this often (rate, sent, rejected and the first reasons). Default 2 s; 0 turns them off. */
+  progressMs?: number;
+  progress?: NodeJS.WritableStream;
 }
 
 export interface ReplaySummary {
@@ -25,14 +29,18 @@ export interface ReplaySummary {
   rejected: number;
   requests: number;
   seconds: number;
+  /** The first rejections the collector reported: which event line of the file (1-based, directives not counted) and why. */
+  first_rejections: { event: number; reason: string }[];
 }
 
-async function post(o: ReplayOptions, lines: string[]): Promise<{ accepted: number; rejected: number }> {
+type Posted = { accepted: number; rejected: number; errors: { line: number; reason: string }[] };
+
+async function post(o: ReplayOptions, lines: string[]): Promise<Posted> {
   return retry(
     async () => {
       const res = await fetch(`${o.url.replace(/\/$/, '')}/v1/events?format=${o.format}`, { method: 'POST', body: lines.join('\n'), headers: { authorization: `Bearer ${o.token}`, 'content-type': 'application/x-ndjson' } });
-      const body = (await res.json().catch(() => ({}))) as { accepted?: number; rejected?: number; error?: string };
-      if (res.status === 202) return { accepted: body.accepted ?? 0, rejected: body.rejected ?? 0 };
+      const body = (await res.json().catch(() => ({}))) as { accepted?: number; rejected?: number; errors?: Posted['errors']; error?: string };
+      if (res.status === 202) return { accepted: body.accepted ?? 0, rejected: body.rejected ?? 0, errors: Array.isArray(body.errors) ? body.errors : [] };
       const wait = Number(res.headers.get('retry-after') ?? 1);
       if (res.status === 429 || res.status >= 500) {
         await sleep(Math.min(30, wait) * 1000);
@@ -52,7 +60,16 @@ function eventTime(line: string, format: Format, reader: ZeekTsvReader, zeekPath
 
 export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const started = Date.now();
-  const summary: ReplaySummary = { sent: 0, accepted: 0, rejected: 0, requests: 0, seconds: 0 };
+  const summary: ReplaySummary = { sent: 0, accepted: 0, rejected: 0, requests: 0, seconds: 0, first_rejections: [] };
+  const progressMs = o.progressMs ?? 2000;
+  let lastProgress = started;
+  const progress = () => {
+    const s = (Date.now() - started) / 1000;
+    const reasons = summary.first_rejections.slice(0, 3).map((r) => `${r.reason}`.slice(0, 160));
+    (o.progress ?? process.stderr).write(
+      `soc replay: ${summary.sent} sent, ${summary.accepted} accepted, ${summary.rejected} rejected, ${Math.round(summary.sent / Math.max(s, 0.001))} events/s${reasons.length ? `; first rejections: ${reasons.join(' | ')}` : ''}\n`,
+    );
+  };
   const reader = new ZeekTsvReader();
   const header: string[] = [];
   const zeekPath = zeekPathFromFileName(o.file);
@@ -62,11 +79,17 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     if (!batch.length) return;
     // TSV rows mean nothing without their header, so every request carries it.
     const r = await post(o, [...header, ...batch]);
+    // The collector numbers the lines of the request body, which starts with the repeated TSV header.
+    for (const e of r.errors) if (summary.first_rejections.length < 10) summary.first_rejections.push({ event: summary.sent + e.line - header.length, reason: e.reason });
     summary.sent += batch.length;
     summary.accepted += r.accepted;
     summary.rejected += r.rejected;
     summary.requests++;
     batch = [];
+    if (progressMs > 0 && Date.now() - lastProgress >= progressMs) {
+      lastProgress = Date.now();
+      progress();
+    }
   };
   for await (const line of readLines(o.file)) {
     if (line.trim() === '') continue;
@@ -94,6 +117,8 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   }
   await flush();
   summary.seconds = (Date.now() - started) / 1000;
+  // A long run ends with a last progress line, so stderr shows the final counts too.
+  if (progressMs > 0 && lastProgress !== started) progress();
   return summary;
 }
 
@@ -112,7 +137,8 @@ export function replayOptions(argv: string[], env: NodeJS.ProcessEnv): ReplayOpt
     },
   });
   const file = positionals[0];
-  if (!file) throw new ConfigError('replay needs a FILE', 'file');
+  if (!file) throw new UsageError('replay needs a FILE', 'see soc replay --help');
+  httpUrl(values.url, '--url');
   if (!(FORMATS as readonly string[]).includes(values.format)) throw new ConfigError(`--format must be one of ${FORMATS.join(', ')}`, 'format');
   if (values.rate && values.speed) throw new ConfigError('give --rate or --speed, not both', 'rate');
   const num = (v: string | undefined, name: string) => {

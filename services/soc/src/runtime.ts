@@ -153,7 +153,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       }
       routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst });
     }
-    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir)) }), ...federation.routes];
+    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
 
     const urls: Running['urls'] = {};
     const serve = async (name: string, host: string, port: number, r: Route[]) => {

@@ -55,7 +55,13 @@ export function fromStixBundle(bundle: unknown, opts: StixImportOptions): StixIm
       result.skipped.push({ id, reason: parsed.error });
       continue;
     }
-    const alert = intelAlert(o, parsed.ips, opts, names);
+    const built = intelAlert(o, parsed.ips, opts, names);
+    if (!built.success) {
+      // Accounted for, never a 500: one odd indicator must not sink the bundle.
+      result.skipped.push({ id, reason: `not representable as an alert: ${built.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      continue;
+    }
+    const alert = built.data;
     result.alerts.push(alert);
     for (const ip of parsed.ips) {
       result.indicators.push({ ip, origin: opts.source, alert_id: alert.id, first_seen: alert.first_seen, severity: alert.severity, score: alert.score, tlp: alert.tlp, name: alert.rule.name });
@@ -64,7 +70,7 @@ export function fromStixBundle(bundle: unknown, opts: StixImportOptions): StixIm
   return result;
 }
 
-function intelAlert(o: Obj, ips: string[], opts: StixImportOptions, names: Map<unknown, string | undefined>): Alert {
+function intelAlert(o: Obj, ips: string[], opts: StixImportOptions, names: Map<unknown, string | undefined>): ReturnType<typeof Alert.safeParse> {
   const id = o.id as string;
   const markings = Array.isArray(o.object_marking_refs) ? o.object_marking_refs.map((m) => tlpOfMarking(String(m))).filter((t): t is Tlp => t !== undefined) : [];
   const tlp = markings.length ? markings.reduce(mostRestrictive) : (opts.defaultTlp ?? 'AMBER');
@@ -73,9 +79,10 @@ function intelAlert(o: Obj, ips: string[], opts: StixImportOptions, names: Map<u
   const score = Math.min(100, Math.max(0, raw)) / 100;
   const validFrom = new Date(o.valid_from as string).toISOString();
   const modified = new Date(str(o.modified) ?? validFrom).toISOString();
-  const name = str(o.name) ?? `STIX indicator ${id}`;
+  // Long free text is cut to the alert schema's bounds rather than losing the indicator.
+  const name = (str(o.name) ?? `STIX indicator ${id}`).slice(0, 1024);
   const producer = names.get(o.created_by_ref);
-  return Alert.parse({
+  return Alert.safeParse({
     id: stableId('stix', opts.source, id),
     '@timestamp': modified,
     first_seen: validFrom,
@@ -84,7 +91,7 @@ function intelAlert(o: Obj, ips: string[], opts: StixImportOptions, names: Map<u
     rule: { id: id.slice(0, 128), name, category: 'threat-intel' },
     score,
     severity: severityOf(score),
-    message: str(o.description) ?? `${name}: ${ips.join(', ')}`,
+    message: (str(o.description) ?? `${name}: ${ips.join(', ')}`).slice(0, 8192),
     explanation: { summary: `Indicator from ${opts.source}${producer ? ` (${producer})` : ''}`, values: { stix_id: id, pattern: String(o.pattern).slice(0, 1024) } },
     source: { ip: ips[0] },
     origin: { soc: opts.source, ...(producer ? { name: producer.slice(0, 256) } : {}) },

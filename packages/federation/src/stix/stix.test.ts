@@ -133,6 +133,17 @@ describe('fromStixBundle', () => {
     expect(r.indicators).toMatchObject([{ ip: '203.0.113.9', tlp: 'GREEN', severity: 'high' }]);
   });
 
+  it('keeps an indicator whose free text exceeds the alert bounds (found by fuzzing: it threw, a 500)', () => {
+    const b = toStixBundle([scanAlert({ tlp: 'GREEN' })], SOC_EE) as { objects: Record<string, unknown>[] };
+    const ind = b.objects.find((o) => o.type === 'indicator')!;
+    ind.name = 'n'.repeat(5000);
+    ind.description = 'd'.repeat(20_000);
+    const r = fromStixBundle(b, { source: 'misp', now: new Date('2026-03-01T10:00:00Z') });
+    expect(r.alerts).toHaveLength(1);
+    expect(r.alerts[0]!.rule.name).toHaveLength(1024);
+    expect(r.alerts[0]!.message).toHaveLength(8192);
+  });
+
   it('refuses a structurally invalid bundle', () => {
     expect(() => fromStixBundle({ type: 'bundle', id: 'x', objects: [] }, { source: 's' })).toThrow(/refused/);
   });
