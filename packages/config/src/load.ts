@@ -77,6 +77,9 @@ export const OTHER_SOC_ENV: readonly string[] = [
   'SOC_HEALTHCHECK_TOKEN',
   'SOC_PSEUDONYM_KEY',
   'SOC_DEMO_RATE',
+  // Test-suite knobs (test/README.md), inherited by the soc processes the tests start.
+  'SOC_FAULTS_LONG',
+  'SOC_FAULTS_SEED',
 ];
 
 const BOOLEAN_PATHS = new Set(['collector.syslog.enabled', 'detector.anomaly', 'federation.enabled']);
