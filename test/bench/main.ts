@@ -7,6 +7,7 @@ import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
+import { benchSyslogUdp } from './syslog-udp.ts';
 
 /**
  * `pnpm bench [name...]`: one JSON document. Every figure comes with a baseline measured in the
@@ -29,6 +30,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   detector: () => benchScoring(SHIPPED_MODEL),
   // Heap figures need `node --expose-gc` (the bench script passes it).
   signals: async () => benchSignals(),
+  'syslog-udp': () => benchSyslogUdp(),
 };
 
 const only = process.argv.slice(2);

@@ -78,7 +78,7 @@ describe('soc CLI as a person meets it', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has --help with usage on every command and subcommand (exit 0), and --version', async () => {
-    const commands = [['start'], ['indexer'], ['parse'], ['eval-kdd'], ['eval-conn'], ['model'], ['model', 'fit'], ['model', 'list'], ['model', 'rollback'], ['replay'], ['keygen'], ['demo']];
+    const commands = [['start'], ['indexer'], ['parse'], ['eval-kdd'], ['eval-conn'], ['model'], ['model', 'fit'], ['model', 'list'], ['model', 'rollback'], ['replay'], ['keygen'], ['taxii'], ['taxii', 'pull'], ['demo']];
     const runs = await runAll([...commands.map((c) => [...c, '--help']), ['help', 'replay'], ['--version']], (args) => run(args));
     for (const [i, c] of commands.entries()) {
       expect(runs[i]!.status, `${c.join(' ')} --help: ${runs[i]!.stderr}`).toBe(0);

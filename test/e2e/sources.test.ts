@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEmbeddedBus, type Bus } from '@soc/bus';
-import { EcsEvent, TOPICS } from '@soc/schema';
+import { EcsEvent, TOPICS, flowState } from '@soc/schema';
 import { startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 
 /** Syslog over real UDP/TCP sockets and a tailed Zeek file, through `soc start`, onto the bus. */
@@ -67,7 +67,7 @@ describe('collector sources in soc start', () => {
       const ev = (await events()).filter((e) => e.event.dataset === 'zeek.conn');
       return ev.length >= 2 ? ev : undefined;
     }, 'two tailed conn events');
-    expect(conns.map((e) => e.connection?.state).sort()).toEqual(['S0', 'SF']);
-    expect(conns.find((e) => e.connection?.state === 'SF')).toMatchObject({ source: { ip: '10.0.0.1', port: 5555, bytes: 100 }, destination: { ip: '10.0.0.2', port: 80, bytes: 2000 }, network: { transport: 'tcp', protocol: 'http' } });
+    expect(conns.map((e) => flowState(e)).sort()).toEqual(['S0', 'SF']);
+    expect(conns.find((e) => flowState(e) === 'SF')).toMatchObject({ source: { ip: '10.0.0.1', port: 5555 }, destination: { ip: '10.0.0.2', port: 80 }, network: { transport: 'tcp', protocol: 'http' }, zeek: { connection: { orig_bytes: 100, resp_bytes: 2000 } } });
   });
 });

@@ -6,6 +6,20 @@ import { ConfigError } from '@soc/errors';
 import { TokenVerifier, credentialsFromEnv, ensureCredentials, loadConfig } from './index.ts';
 
 describe('loadConfig', () => {
+  it('syslog and TLS settings: defaults, environment, and a client-certificate policy without CA refused', () => {
+    const d = loadConfig({ env: {} }).collector.syslog;
+    expect(d).toMatchObject({ recvBufferSize: 8 * 1024 * 1024, maxConnections: 1024, idleTimeoutSeconds: 600, batchSize: 500 });
+    expect(d.tls).toBeUndefined();
+    const c = loadConfig({
+      env: { SOC_SYSLOG_TLS_CERT_FILE: '/s.crt', SOC_SYSLOG_TLS_KEY_FILE: '/s.key', SOC_SYSLOG_TLS_CLIENT_CA_FILE: '/ca.crt', SOC_SYSLOG_TLS_CLIENT_CERT: 'required', SOC_SYSLOG_IDLE_TIMEOUT_SECONDS: '30', SOC_API_TLS_CERT_FILE: '/a.crt', SOC_API_TLS_KEY_FILE: '/a.key' },
+    });
+    expect(c.collector.syslog.tls).toEqual({ port: 6514, certFile: '/s.crt', keyFile: '/s.key', clientCaFile: '/ca.crt', clientCert: 'required', maxVersion: 'TLSv1.2' });
+    expect(c.collector.syslog.idleTimeoutSeconds).toBe(30);
+    expect(c.api.tls).toEqual({ certFile: '/a.crt', keyFile: '/a.key', clientCert: 'none', maxVersion: 'TLSv1.3' });
+    expect(() => loadConfig({ env: { SOC_COLLECTOR_TLS_CERT_FILE: '/c.crt', SOC_COLLECTOR_TLS_KEY_FILE: '/c.key', SOC_COLLECTOR_TLS_CLIENT_CERT: 'optional' } })).toThrow(/collector\.tls\.clientCaFile: clientCaFile is needed/);
+    expect(() => loadConfig({ env: { SOC_SYSLOG_TLS_PORT: '6514' } })).toThrow(/collector\.syslog\.tls\.certFile/);
+  });
+
   it('gives embedded defaults on loopback', () => {
     const c = loadConfig({ env: {} });
     expect(c.bus.kind).toBe('embedded');

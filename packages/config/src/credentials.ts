@@ -6,11 +6,12 @@ import { AuthError, ConfigError } from '@soc/errors';
 import { readJsonConfig } from './json-file.ts';
 
 /**
- * API tokens. Sensors push events; analysts read and triage alerts; neither can do the other's
- * job. Tokens are bearer secrets kept in `credentials.json` (mode 0600) in the data directory or
+ * API tokens. Sensors push events; analysts read and triage alerts; partners (other SOCs, threat
+ * intelligence platforms) read this SOC's TAXII collections and add to its inbox, under their
+ * credential's name. None can do another's job. Tokens are bearer secrets kept in `credentials.json` (mode 0600) in the data directory or
  * supplied by the environment; in memory only their SHA-256 is kept.
  */
-export const Role = z.enum(['analyst', 'sensor']);
+export const Role = z.enum(['analyst', 'sensor', 'partner']);
 export type Role = z.infer<typeof Role>;
 
 export const Credential = z.object({ name: z.string().min(1).max(128), role: Role, token: z.string().min(24).max(256) });
@@ -24,7 +25,7 @@ export interface Principal {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export const newToken = (role: Role): string => `soc_${role === 'analyst' ? 'a' : 's'}_${randomBytes(32).toString('base64url')}`;
+export const newToken = (role: Role): string => `soc_${role[0]}_${randomBytes(32).toString('base64url')}`;
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
@@ -50,7 +51,7 @@ export function readCredentials(path: string): Credential[] {
   return readJsonConfig(path, CredentialsFile, 'credentials file', 'credentials').credentials;
 }
 
-/** Tokens from the environment: SOC_ANALYST_TOKENS / SOC_SENSOR_TOKENS, comma-separated. */
+/** Tokens from the environment: SOC_ANALYST_TOKENS / SOC_SENSOR_TOKENS / SOC_PARTNER_TOKENS, comma-separated. */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv): Credential[] {
   const out: Credential[] = [];
   for (const role of Role.options) {

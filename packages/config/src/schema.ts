@@ -73,6 +73,61 @@ export const RateLimitConfig = z.strictObject({
   burst: PositiveInt.default(400_000),
 });
 
+/**
+ * A TLS listener's own certificate and, for mutual TLS, the CA bundle client certificates must
+ * chain to. Files are re-read on SIGHUP; connections already open keep their session.
+ */
+const TlsFields = z.strictObject({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  clientCaFile: z.string().min(1).optional(),
+  /** none: no client certificate asked; optional: asked, verified when given; required: no handshake without one. */
+  clientCert: z.enum(['none', 'optional', 'required']).default('none'),
+  /** Highest protocol offered; TLS 1.2 is always the floor. */
+  maxVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.3'),
+});
+const needsCa: [(t: { clientCert: string; clientCaFile?: string }) => boolean, { message: string; path: string[] }] = [
+  (t) => t.clientCert === 'none' || t.clientCaFile !== undefined,
+  { message: 'clientCaFile is needed when clientCert is optional or required', path: ['clientCaFile'] },
+];
+export const TlsConfig = TlsFields.refine(...needsCa);
+export type TlsConfig = z.infer<typeof TlsConfig>;
+
+export const SyslogConfig = z.strictObject({
+  enabled: z.boolean().default(false),
+  host: Host,
+  udpPort: Port.default(5514),
+  tcpPort: Port.default(5514),
+  maxMessageBytes: PositiveInt.default(64 * 1024),
+  /** SO_RCVBUF asked for the UDP socket; the kernel caps it at net.core.rmem_max (and doubles it). */
+  recvBufferSize: PositiveInt.default(8 * 1024 * 1024),
+  /** UDP datagrams received but not yet on the bus, at most; beyond it datagrams are dropped and counted. */
+  udpMaxQueuedBytes: PositiveInt.default(64 * 1024 * 1024),
+  /**
+   * Nice value of the thread that drains the UDP socket (Linux: per thread). Below the process's
+   * it wins the CPU over parsing and bus writes, which can wait; needs CAP_SYS_NICE, else ignored.
+   */
+  udpReceiverNice: z.coerce.number().int().min(-20).max(19).default(-10),
+  batchSize: PositiveInt.default(500),
+  lingerMs: z.coerce.number().int().min(0).default(50),
+  /** Open TCP (and, separately, TLS) connections per listener; more are refused and counted. */
+  maxConnections: PositiveInt.default(1024),
+  /** A TCP/TLS connection silent this long is closed (what it sent is kept). */
+  idleTimeoutSeconds: PositiveInt.default(600),
+  /** Syslog over TLS (RFC 5425) on its own port; absent = no TLS listener. */
+  tls: TlsFields.extend({
+    port: Port.default(6514),
+    /**
+     * TLS 1.2 by default: under TLS 1.3 the session tickets we send sit unread in rsyslog's
+     * socket, its liveness check (a peek) then misses our close, and the first message after an
+     * idle close or a collector restart is lost (measured, test/e2e/syslog-interop.test.ts).
+     */
+    maxVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  })
+    .refine(...needsCa)
+    .optional(),
+});
+
 export const CollectorConfig = z.strictObject({
   host: Host,
   port: Port.default(8081),
@@ -80,15 +135,9 @@ export const CollectorConfig = z.strictObject({
   maxLineBytes: PositiveInt.default(1024 * 1024),
   maxLinesPerRequest: PositiveInt.default(100_000),
   rateLimit: RateLimitConfig.default(RateLimitConfig.parse({})),
-  syslog: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      host: Host,
-      udpPort: Port.default(5514),
-      tcpPort: Port.default(5514),
-      maxMessageBytes: PositiveInt.default(64 * 1024),
-    })
-    .default({ enabled: false, host: '127.0.0.1', udpPort: 5514, tcpPort: 5514, maxMessageBytes: 65536 }),
+  /** HTTPS for the collector; a verified client certificate (clientCert) acts as a sensor token. */
+  tls: TlsConfig.optional(),
+  syslog: SyslogConfig.default(SyslogConfig.parse({})),
   tail: z
     .array(z.strictObject({ path: z.string().min(1), format: z.enum(['zeek', 'suricata', 'syslog', 'ecs', 'auto']).default('auto') }))
     .default([]),
@@ -116,6 +165,8 @@ export const ApiConfig = z.strictObject({
   maxPageSize: PositiveInt.default(1000),
   /** Requests per second per token. */
   rateLimitPerSecond: PositiveInt.default(200),
+  /** HTTPS for the API (and for the collector routes when `soc start` serves both on one port). */
+  tls: TlsConfig.optional(),
 });
 
 export const IndexerConfig = z.strictObject({

@@ -187,7 +187,7 @@ describe('flowFromEvent', () => {
     source: { ip: '10.0.0.1', port: 4000, bytes: 10, packets: 2 },
     destination: { ip: '10.0.0.2', port: 53, bytes: 20 },
     network: { transport: 'UDP', protocol: 'dns' },
-    connection: { state: 'SF' },
+    zeek: { connection: { state: 'SF' } },
     ...o,
   });
 
@@ -198,8 +198,15 @@ describe('flowFromEvent', () => {
     });
   });
 
+  it('reads ICMP type and code where ECS events keep them (Zeek, Suricata), not from ports', () => {
+    const zeek = flowFromEvent(event({ source: { ip: '10.0.0.1' }, destination: { ip: '10.0.0.2' }, network: { transport: 'icmp' }, zeek: { connection: { state: 'OTH', icmp: { type: 8, code: 0 } } } }));
+    expect(zeek).toMatchObject({ proto: 'icmp', srcPort: 8, dstPort: 0 });
+    const eve = flowFromEvent(event({ source: { ip: '10.0.0.1' }, destination: { ip: '10.0.0.2' }, network: { transport: 'icmp' }, zeek: undefined, suricata: { eve: { icmp_type: 3, icmp_code: 3, flow: { conn_state: 'S0' } } } }));
+    expect(eve).toMatchObject({ srcPort: 3, dstPort: 3, connState: 'S0' });
+  });
+
   it('returns null for non-flow events', () => {
-    expect(flowFromEvent(event({ connection: {} }))).toBeNull();
+    expect(flowFromEvent(event({ zeek: { connection: {} } }))).toBeNull();
     expect(flowFromEvent(event({ event: { ...event().event, category: ['authentication'] } }))).toBeNull();
     expect(flowFromEvent(event({ destination: { port: 53 } }))).toBeNull();
   });

@@ -1,4 +1,4 @@
-import type { ConnState, EcsEvent } from '@soc/schema';
+import { flowState, type ConnState, type EcsEvent } from '@soc/schema';
 
 /** A finished connection as the detector sees it, whatever the sensor (Zeek conn.log, NetFlow). */
 export interface Flow {
@@ -20,12 +20,24 @@ export interface Flow {
   dstPkts?: number;
 }
 
+function icmp(e: EcsEvent, part: 'type' | 'code'): number | undefined {
+  const zeek = (e.zeek?.connection as { icmp?: Record<string, unknown> } | undefined)?.icmp?.[part];
+  const eve = (e.suricata?.eve as Record<string, unknown> | undefined)?.[`icmp_${part}`];
+  const v = zeek ?? eve;
+  return typeof v === 'number' && Number.isInteger(v) ? v : undefined;
+}
+
+function payload(e: EcsEvent, key: 'orig_bytes' | 'resp_bytes'): number | undefined {
+  const v = (e.zeek?.connection as Record<string, unknown> | undefined)?.[key];
+  return typeof v === 'number' && v >= 0 ? v : undefined;
+}
+
 /**
  * The flow carried by a normalised event, or null when the event is not a flow: it must be in the
  * `network` category and carry a connection state and both endpoint addresses.
  */
 export function flowFromEvent(e: EcsEvent): Flow | null {
-  const state = e.connection?.state;
+  const state = flowState(e);
   const srcIp = e.source?.ip;
   const dstIp = e.destination?.ip;
   if (!e.event.category.includes('network') || !state || !srcIp || !dstIp) return null;
@@ -34,15 +46,19 @@ export function flowFromEvent(e: EcsEvent): Flow | null {
   const flow: Flow = {
     ts,
     srcIp,
-    srcPort: e.source?.port ?? 0,
+    // ICMP has no ports; Zeek's convention (type as source port, code as destination port) is
+    // what the KDD service table reads, so the type and code stand in for them.
+    srcPort: e.source?.port ?? icmp(e, 'type') ?? 0,
     dstIp,
-    dstPort: e.destination?.port ?? 0,
+    dstPort: e.destination?.port ?? icmp(e, 'code') ?? 0,
     proto: (e.network?.transport ?? '').toLowerCase(),
     service: e.network?.protocol ?? '',
     connState: state,
     duration: (e.event.duration ?? 0) / 1e9,
-    srcBytes: e.source?.bytes ?? 0,
-    dstBytes: e.destination?.bytes ?? 0,
+    // NSL-KDD src_bytes/dst_bytes are payload bytes: Zeek's orig_bytes/resp_bytes where the sensor
+    // gives them (source.bytes is IP-level, as ECS and Elastic's integration define it).
+    srcBytes: payload(e, 'orig_bytes') ?? e.source?.bytes ?? 0,
+    dstBytes: payload(e, 'resp_bytes') ?? e.destination?.bytes ?? 0,
   };
   if (e.source?.packets !== undefined) flow.srcPkts = e.source.packets;
   if (e.destination?.packets !== undefined) flow.dstPkts = e.destination.packets;

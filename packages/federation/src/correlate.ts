@@ -5,6 +5,8 @@ import type { SocIdentity } from './keys.ts';
 import { SEEN_BY_PARTNER_FIRST } from './links.ts';
 
 export { SEEN_BY_PARTNER_FIRST };
+/** On a local match of an imported indicator: the producer's indicator id it is a sighting of. */
+export const SIGHTING_OF_LABEL = 'stix.sighting_of';
 
 /** One partner (or feed) sighting of an attacker address. */
 export const IndicatorEntry = z.object({
@@ -19,6 +21,8 @@ export const IndicatorEntry = z.object({
   score: z.number().min(0).max(1),
   tlp: Tlp,
   name: z.string(),
+  /** The producer's STIX indicator id, for an imported one: a local match is a sighting of it. */
+  stix_id: z.string().optional(),
 });
 export type IndicatorEntry = z.infer<typeof IndicatorEntry>;
 
@@ -84,14 +88,26 @@ export function correlate(subject: EcsEvent | Alert, index: IndicatorIndex, ctx:
     if (!addr) continue;
     for (const m of index.lookup(addr, ctx.nowMs)) {
       if (Date.parse(m.first_seen) > Date.parse(seenAt)) continue;
-      const id = alertId('federation', SEEN_BY_PARTNER_FIRST, `${m.ip}|${m.alert_id}`);
-      out.set(id, seenByPartnerAlert(id, subject, m, seenAt, isAlert, ctx.self));
+      const a = seenByPartnerAlert(subject, m, m.ip, ctx.self);
+      out.set(a.id, a);
     }
   }
   return [...out.values()];
 }
 
-function seenByPartnerAlert(id: string, subject: EcsEvent | Alert, m: IndicatorEntry, seenAt: string, isAlert: boolean, self: SocIdentity): Alert {
+/** What every partner-report match needs to know about the report (address or other observable). */
+export type PartnerReport = Omit<IndicatorEntry, 'ip'>;
+
+/**
+ * The local alert for a match of `subject` against a partner report on `matched` (an address, a
+ * CIDR, a domain, a URL, a hash), with an id fixed by (matched, partner alert) so repeated local
+ * traffic upserts one alert. Carries the producer's STIX indicator id when there is one, so the
+ * STIX export can state the sighting that really happened here.
+ */
+export function seenByPartnerAlert(subject: EcsEvent | Alert, m: PartnerReport, matched: string, self: SocIdentity): Alert {
+  const isAlert = 'detector' in subject;
+  const seenAt = isAlert ? subject.first_seen : subject['@timestamp'];
+  const id = alertId('federation', SEEN_BY_PARTNER_FIRST, `${matched}|${m.alert_id}`);
   return Alert.parse({
     id,
     '@timestamp': seenAt,
@@ -101,8 +117,8 @@ function seenByPartnerAlert(id: string, subject: EcsEvent | Alert, m: IndicatorE
     rule: { id: SEEN_BY_PARTNER_FIRST, name: 'Address reported by a partner SOC before it was seen here', category: 'threat-intel' },
     score: m.score,
     severity: m.severity,
-    message: `${m.ip} was reported by ${m.origin} (${m.name}) at ${m.first_seen}, before it was seen here at ${seenAt}`,
-    explanation: { summary: `Early warning from ${m.origin}: ${m.name}`, values: { partner: m.origin, partner_alert_id: m.alert_id, partner_first_seen: m.first_seen, address: m.ip } },
+    message: `${matched} was reported by ${m.origin} (${m.name}) at ${m.first_seen}, before it was seen here at ${seenAt}`.slice(0, 8192),
+    explanation: { summary: `Early warning from ${m.origin}: ${m.name}`.slice(0, 8192), values: { partner: m.origin, partner_alert_id: m.alert_id, partner_first_seen: m.first_seen, matched: matched.slice(0, 1024) } },
     source: subject.source?.ip ? { ip: subject.source.ip, port: subject.source.port } : undefined,
     destination: subject.destination?.ip ? { ip: subject.destination.ip, port: subject.destination.port } : undefined,
     related_events: isAlert ? (subject as Alert).related_events : [(subject as EcsEvent).event.id],
@@ -110,5 +126,6 @@ function seenByPartnerAlert(id: string, subject: EcsEvent | Alert, m: IndicatorE
     // Built from the partner's report, so it carries that report's marking.
     tlp: m.tlp,
     links: [{ type: SEEN_BY_PARTNER_FIRST, alert_id: m.alert_id, origin: m.origin }],
+    ...(m.stix_id ? { labels: { [SIGHTING_OF_LABEL]: m.stix_id } } : {}),
   });
 }

@@ -8,10 +8,12 @@ export { verifyInbound, toLocalAlert, federatedAlertId, REJECT_REASONS, DEFAULT_
 export { pseudonym, PSEUDONYM_RE, type AssetKind } from './pseudonym.ts';
 export { SharingPolicy, SharingPolicyFile, DEFAULT_FIELD_ALLOW_LIST, loadSharingPolicy, decideOutbound, sanitise, isReceived, OUTBOUND_REASONS, type SharingPolicyInput, type OutboundDecision, type OutboundReason, type OutboundContext } from './policy.ts';
 export { TLP_ORDER, tlpRank, mostRestrictive } from './tlp.ts';
-export { IndicatorIndex, IndicatorEntry, correlate, SEEN_BY_PARTNER_FIRST } from './correlate.ts';
+export { IndicatorIndex, IndicatorEntry, correlate, seenByPartnerAlert, SEEN_BY_PARTNER_FIRST, SIGHTING_OF_LABEL, type PartnerReport } from './correlate.ts';
+export { IntelIndex, IntelEntry, matchIntel, intelEntriesOf, reportOf, eventDomains, eventUrls } from './intel.ts';
 export { toStixBundle, stixIdentity, type StixBundle, type StixObject, type StixExportOptions } from './stix/export.ts';
-export { validateStixBundle, type StixIssue } from './stix/validate.ts';
-export { fromStixBundle, type StixImportResult, type StixImportOptions } from './stix/import.ts';
-export { ipPatternValues, ipPattern } from './stix/pattern.ts';
+export { validateStixBundle, validateStixObjects, type StixIssue, type StixValidation } from './stix/validate.ts';
+export { fromStixBundle, intelObservables, INTEL_LABELS, type StixImportResult, type StixImportOptions, type ObjectResult, type ImportOutcome } from './stix/import.ts';
+export { patternObservables, ipPattern, normalizeUrl, type Observable, type PatternResult } from './stix/pattern.ts';
 export { TLP2_MARKING_IDS, TLP1_MARKING_IDS, TLP2_EXTENSION_ID, tlpMarkingDefinition, tlpOfMarking } from './stix/markings.ts';
 export { sdoId, scoId, stixTime, STIX_ID_RE } from './stix/ids.ts';
+export { pullCollection, TAXII_MEDIA, STIX_MEDIA, type PullOptions } from './taxii-client.ts';

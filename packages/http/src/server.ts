@@ -1,10 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
 import { AuthError, LimitExceededError, SocError, ValidationError } from '@soc/errors';
 import type { Principal, Role, TokenVerifier } from '@soc/config';
 import type { Logger, Metrics } from '@soc/telemetry';
+import { certificatePrincipal, createWebServer, type WebTls } from './tls.ts';
 
 /**
  * A deliberately small HTTP layer shared by the collector and the API: routing by method and
@@ -252,14 +254,14 @@ export function createHttpHandler(o: HttpServiceOptions): (req: IncomingMessage,
         await r.handler({ req, res, params: decodeParams(r, m), query: url.searchParams });
         return;
       }
-      const principal = o.verifier.authorize(req.headers.authorization, r.roles);
+      const principal = certificatePrincipal(req, r.roles) ?? o.verifier.authorize(req.headers.authorization, r.roles);
       const wait = limiter.take(principal.name);
       if (wait > 0) throw new HttpError(429, 'rate limit exceeded', { 'retry-after': String(wait) });
       await r.handler({ req, res, params: decodeParams(r, m), query: url.searchParams, principal });
       return;
     }
     // Which paths exist is only told to a caller with a valid token.
-    o.verifier.authorize(req.headers.authorization, everyRole);
+    if (!certificatePrincipal(req, everyRole)) o.verifier.authorize(req.headers.authorization, everyRole);
     throw new HttpError(matchedPath ? 405 : 404, matchedPath ? 'method not allowed' : 'not found');
   };
 
@@ -293,8 +295,8 @@ export function createHttpHandler(o: HttpServiceOptions): (req: IncomingMessage,
   };
 }
 
-export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = createServer({ requestTimeout: 60_000, headersTimeout: 15_000 }, handler);
+export async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void, host: string, port: number, tls?: WebTls): Promise<{ server: Server | HttpsServer; url: string; close(): Promise<void> }> {
+  const server = createWebServer({ requestTimeout: 60_000, headersTimeout: 15_000 }, handler, tls);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -304,7 +306,7 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     server,
-    url: `http://${shownHost}:${addr.port}`,
+    url: `${tls ? 'https' : 'http'}://${shownHost}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,4 +1,5 @@
 import { EcsEvent, eventId } from '@soc/schema';
+import { enrichNetwork } from './network.ts';
 import { mapSuricata } from './suricata.ts';
 import { mapSyslog } from './syslog.ts';
 import type { Draft, DraftOutcome, ParseContext, ParseOutcome } from './types.ts';
@@ -88,7 +89,8 @@ function issueText(issues: readonly { path: PropertyKey[]; message: string }[]):
 }
 
 /** Adds what every event carries (id, original, ingested, observer) and validates the result. */
-function finish(draft: Draft, line: string, ctx: ParseContext, receivedAt: Date): ParseOutcome {
+function finish(mapped: Draft, line: string, ctx: ParseContext, receivedAt: Date): ParseOutcome {
+  const draft = enrichNetwork(mapped, ctx.internal);
   const original = draft.event.original ?? line;
   const candidate = compact({
     ...draft,

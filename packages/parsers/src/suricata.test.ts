@@ -1,3 +1,4 @@
+import { flowState } from '@soc/schema';
 import { describe, expect, it } from 'vitest';
 import { normaliseBatch, parseLine } from './parse.ts';
 import { suricataConnState } from './suricata.ts';
@@ -32,9 +33,8 @@ describe('suricata EVE mapping', () => {
     expect(sf!.source).toMatchObject({ bytes: 1200, packets: 10 });
     expect(sf!.destination).toMatchObject({ bytes: 3400, packets: 8 });
     expect(sf!.network).toMatchObject({ bytes: 4600, packets: 18, transport: 'tcp', protocol: 'ssh' });
-    expect(sf!.connection?.state).toBe('SF');
-    expect(rej!.connection?.state).toBe('REJ');
-    expect(udp!.connection?.state).toBe('S0');
+    expect([sf, rej, udp].map((e) => flowState(e!))).toEqual(['SF', 'REJ', 'S0']);
+    expect(sf!.suricata?.eve).toMatchObject({ flow: { state: 'closed', conn_state: 'SF' } });
   });
 
   it('conn_state table', () => {
@@ -58,10 +58,12 @@ describe('suricata EVE mapping', () => {
   });
 
   it('dns, http, tls, ssh, fileinfo, anomaly, unknown', () => {
-    expect(byType('dns')[0]).toMatchObject({ dns: { type: 'query', id: 4242, question: { name: 'evil.example.com', type: 'A' } }, network: { protocol: 'dns', transport: 'udp' } });
+    expect(byType('dns')[0]).toMatchObject({ dns: { type: 'query', id: '4242', question: { name: 'evil.example.com', type: 'A' } }, network: { protocol: 'dns', transport: 'udp' } });
     expect(byType('http')[0]).toMatchObject({ event: { category: ['network', 'web'] }, url: { original: '/index.php?id=1', domain: 'www.example.com' }, http: { request: { method: 'GET' }, response: { status_code: 200 }, version: 'HTTP/1.1' }, user_agent: { original: 'curl/7.58.0' } });
     expect(byType('tls')[0]!.tls).toMatchObject({ version: 'TLS 1.2', client: { server_name: 'example.com', ja3: 'e7d705a3286e19ea42f587b344ee6865' }, server: { subject: 'CN=example.com' } });
-    expect(byType('ssh')[0]!.ssh).toEqual({ client: { proto_version: '2.0', software_version: 'OpenSSH_7.6' }, server: { proto_version: '2.0', software_version: 'OpenSSH_7.4' } });
+    // No top-level ssh.* (not ECS): the versions stay in the EVE record.
+    expect(byType('ssh')[0]).not.toHaveProperty('ssh');
+    expect(byType('ssh')[0]!.suricata?.eve).toMatchObject({ ssh: { client: { proto_version: '2.0', software_version: 'OpenSSH_7.6' }, server: { proto_version: '2.0', software_version: 'OpenSSH_7.4' } } });
     expect(byType('fileinfo')[0]).toMatchObject({ event: { category: ['network', 'file'] }, file: { name: 'payload.exe', size: 73802, mime_type: 'PE32 executable', hash: { md5: 'd41d8cd98f00b204e9800998ecf8427e' } } });
     expect(byType('anomaly')[0]).toMatchObject({ event: { action: 'ipv4.trunc_pkt' }, message: 'decode ipv4.trunc_pkt proto_detect' });
     expect(byType('stats')[0]!.event).toMatchObject({ kind: 'event', category: [], type: [] });

@@ -92,7 +92,9 @@ const EXTRAS: Record<string, Extra> = {
       source: { bytes: sb, packets: sp },
       destination: { bytes: db, packets: dp },
       network: { bytes: sb !== undefined && db !== undefined ? sb + db : undefined, packets: sp !== undefined && dp !== undefined ? sp + dp : undefined },
-      connection: { state: suricataConnState(proto, flow, tcp) },
+      // Zeek's conn_state vocabulary, which the traffic features are defined over; added beside
+      // Suricata's own flow.state (the rest of suricata.eve is the record as the sensor sent it).
+      suricata: { eve: { flow: { conn_state: suricataConnState(proto, flow, tcp) } } },
     };
   },
   dns: (e) => {
@@ -100,7 +102,7 @@ const EXTRAS: Record<string, Extra> = {
     return {
       event: { category: ['network'], type: ['connection', 'protocol', 'info'] },
       network: { protocol: 'dns' },
-      dns: { type: str(d.type), id: num(d.id), question: { name: str(d.rrname), type: str(d.rrtype) }, response_code: str(d.rcode) },
+      dns: { type: str(d.type), id: d.id === undefined || d.id === null ? undefined : String(d.id), question: { name: str(d.rrname), type: str(d.rrtype) }, response_code: str(d.rcode) },
     };
   },
   http: (e) => {
@@ -121,15 +123,8 @@ const EXTRAS: Record<string, Extra> = {
       tls: { version: str(t.version), client: { server_name: str(t.sni), ja3: str(rec(t.ja3).hash) }, server: { subject: str(t.subject), issuer: str(t.issuerdn), ja3s: str(rec(t.ja3s).hash), hash: { sha1: str(t.fingerprint) } } },
     };
   },
-  ssh: (e) => {
-    const s = rec(e.ssh);
-    const side = (v: unknown): Rec => ({ proto_version: str(rec(v).proto_version), software_version: str(rec(v).software_version) });
-    return {
-      event: { category: ['network'], type: ['connection', 'protocol'] },
-      network: { protocol: 'ssh' },
-      ssh: { client: side(s.client), server: side(s.server) },
-    };
-  },
+  // ECS has no ssh field set: the versions stay in suricata.eve.ssh, as Elastic's pipeline keeps them.
+  ssh: () => ({ event: { category: ['network'], type: ['connection', 'protocol'] }, network: { protocol: 'ssh' } }),
   fileinfo: (e) => {
     const f = rec(e.fileinfo);
     const name = str(f.filename);

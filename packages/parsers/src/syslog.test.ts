@@ -13,7 +13,7 @@ describe('syslog RFC 5424', () => {
     expect(e['@timestamp']).toBe('2003-10-11T22:14:15.003000Z');
     expect(e.event).toMatchObject({ dataset: 'syslog', kind: 'event' });
     expect(e.log?.syslog).toEqual({
-      priority: 165, version: 1, hostname: 'mymachine.example.com', appname: 'evntslog', procid: '1234', msgid: 'ID47',
+      priority: 165, version: '1', hostname: 'mymachine.example.com', appname: 'evntslog', procid: '1234', msgid: 'ID47',
       facility: { code: 20, name: 'local4' }, severity: { code: 5, name: 'notice' },
       structured_data: { 'exampleSDID@32473': { iut: '3', eventSource: 'Application', eventID: '1011' }, 'examplePriority@32473': { class: 'high' } },
     });

@@ -181,7 +181,8 @@ export function mapSyslog(line: string, receivedAt: Date): DraftOutcome {
         procid: h.procid,
         msgid: h.msgid,
         structured_data: h.structuredData,
-        version: h.version,
+        // ECS log.syslog.version is a keyword.
+        version: h.version === undefined ? undefined : String(h.version),
       },
     },
   };

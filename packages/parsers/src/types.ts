@@ -1,4 +1,5 @@
 import type { EcsEvent, EcsEventInput } from '@soc/schema';
+import type { CidrSet } from '@soc/netaddr';
 
 export type Format = 'zeek' | 'suricata' | 'syslog' | 'ecs' | 'auto';
 export const FORMATS: readonly Format[] = ['zeek', 'suricata', 'syslog', 'ecs', 'auto'];
@@ -20,13 +21,15 @@ export interface ParseContext {
   format: Format;
   /** Where the line came from (`syslog:udp`, `file:/var/log/zeek/conn.log`); for messages only. */
   source: string;
-  observer?: { ip?: string; hostname?: string };
+  observer?: { ip?: string; hostname?: string; name?: string };
   /** Header of the Zeek TSV file the line belongs to; needed for TSV rows. */
   zeekTsv?: ZeekTsvHeader;
   /** Zeek log type when the JSON lines carry no `_path` (from the file name, e.g. `conn.log`). */
   zeekPath?: string;
   /** When the line arrived; default now. Also the year of RFC 3164 timestamps. */
   receivedAt?: Date;
+  /** This SOC's internal networks: `network.direction` where the sensor does not state it. */
+  internal?: CidrSet;
 }
 
 /** A mapper's result before the common fields (id, original, ingested, observer) are added. */

@@ -2,8 +2,11 @@ import { z } from 'zod';
 import { parseIp } from '@soc/netaddr';
 
 /**
- * The normalised event: a subset of the Elastic Common Schema (ECS 8.x). Field names are ECS
- * names; the few additions (`connection`, `zeek`, `suricata`) are namespaced and documented here.
+ * The normalised event: a subset of the Elastic Common Schema (ECS 8.x/9.x). Field names are ECS
+ * names (held against ECS's ecs_flat.yml by a test); sensor specifics live in the sensor's own
+ * namespace, as Elastic's Zeek and Suricata integrations put them: `zeek.<log>` (conn under
+ * `zeek.connection`, with the flow `state` and `history`) and `suricata.eve` (the EVE record, plus
+ * `flow.conn_state`: the flow in Zeek's conn_state vocabulary).
  *
  * Every typed field is checked here, at ingest, as strictly as the stores will index it
  * (Elasticsearch `ip`, `date`, `integer`, `long`), so a sensor learns at once why a record was
@@ -105,15 +108,6 @@ export const EcsEvent = z.object({
       community_id: z.string().max(128).optional(),
     })
     .optional(),
-  /** Flow state (Zeek conn_state vocabulary) and TCP history; not an ECS field set. */
-  connection: z
-    .object({
-      state: ConnState.optional(),
-      history: z.string().max(256).optional(),
-      local_orig: z.boolean().optional(),
-      local_resp: z.boolean().optional(),
-    })
-    .optional(),
   observer: z
     .object({
       hostname: z.string().max(256).optional(),
@@ -162,9 +156,16 @@ export const EcsEvent = z.object({
   file: Loose.optional(),
   user_agent: Loose.optional(),
   email: Loose.optional(),
-  ssh: Loose.optional(),
   zeek: Loose.optional(),
   suricata: Loose.optional(),
 });
 export type EcsEvent = z.infer<typeof EcsEvent>;
+
+/** The flow state of a Zeek conn or Suricata flow event, in Zeek's conn_state vocabulary. */
+export function flowState(e: Pick<EcsEvent, 'zeek' | 'suricata'>): ConnState | undefined {
+  const zeek = (e.zeek?.connection as { state?: unknown } | undefined)?.state;
+  const suricata = ((e.suricata?.eve as { flow?: { conn_state?: unknown } } | undefined)?.flow)?.conn_state;
+  const r = ConnState.safeParse(zeek ?? suricata);
+  return r.success ? r.data : undefined;
+}
 export type EcsEventInput = z.input<typeof EcsEvent>;

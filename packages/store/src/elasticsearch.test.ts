@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '@soc/errors';
 import type { Alert } from '@soc/schema';
 import { AlertQuery } from './port.ts';
-import { MERGE_SCRIPT, createElasticsearchStore, toEsDoc } from './elasticsearch.ts';
+import { MERGE_SCRIPT, createElasticsearchStore, fromEsDoc, toEsDoc } from './elasticsearch.ts';
+import { leafPaths, mappedPaths } from './es-fields.ts';
 import { ALERT_MAPPINGS, ANALYSIS } from './es-layout.ts';
 import { buildAlerts } from './fixtures.ts';
 import { encodeCursor } from './query.ts';
@@ -91,8 +92,8 @@ describe('elasticsearch adapter: setup', () => {
     const props = component.template.mappings.properties as Record<string, { type?: string; properties?: Record<string, { type?: string }> }>;
     expect(props['source']?.properties?.['ip']?.type).toBe('ip');
     expect(props['@timestamp']?.type).toBe('date');
-    expect(props['severity_rank']?.type).toBe('byte');
-    expect(props['message']).toEqual({ type: 'text', analyzer: 'soc_text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } });
+    expect(props['event']?.properties?.['severity']?.type).toBe('long');
+    expect(props['message']).toEqual({ type: 'match_only_text' });
     expect(h.seen[2]?.body).toEqual({
       index_patterns: ['soc-alerts-*'],
       composed_of: ['soc-alerts-mappings'],
@@ -102,11 +103,12 @@ describe('elasticsearch adapter: setup', () => {
     expect(h.seen[4]?.body).toEqual({ aliases: { 'soc-alerts': { is_write_index: true } } });
   });
 
-  it('maps every top-level Alert field explicitly', () => {
+  it('maps every field of the stored document explicitly, and the document reads back as the alert', () => {
     const [a] = buildAlerts(1, 3);
     const full: Alert = { ...(a as Alert), network: { transport: 'tcp' }, federation: { message_id: 'm', received_at: a!.last_seen, hops: 1, path: ['soc-lv'] }, links: [{ type: 't', alert_id: 'x' }] };
-    const mapped = Object.keys(ALERT_MAPPINGS.properties ?? {});
-    for (const key of Object.keys(toEsDoc(full))) expect(mapped).toContain(key);
+    const mapped = new Set(mappedPaths(ALERT_MAPPINGS.properties ?? {}));
+    for (const key of leafPaths(toEsDoc(full))) expect(mapped, key).toContain(key);
+    expect(fromEsDoc(toEsDoc(full))).toEqual(full);
   });
 
   it('leaves an existing alias alone', async () => {
@@ -137,7 +139,7 @@ describe('elasticsearch adapter: upsert', () => {
       { update: { _index: 'soc-alerts', _id: a2.id, retry_on_conflict: 3 } },
       script(a2),
     ]);
-    expect(toEsDoc(a0).severity_rank).toBe(['low', 'medium', 'high', 'critical'].indexOf(a0.severity) + 1);
+    expect((toEsDoc(a0).event as { severity: number }).severity).toBe(['low', 'medium', 'high', 'critical'].indexOf(a0.severity) + 1);
   });
 
   it('retries a 429 item, reports a mapping error as non-retriable, keeps the rest', async () => {
@@ -229,18 +231,18 @@ describe('elasticsearch adapter: queries', () => {
         bool: {
           filter: [
             { range: { '@timestamp': { gte: '2024-03-01T00:00:00Z', lt: '2024-03-02T00:00:00+02:00' } } },
-            { range: { severity_rank: { gte: 3 } } },
+            { range: { 'event.severity': { gte: 3 } } },
             { term: { 'host.name': 'web-01' } },
             { bool: { should: [{ term: { 'source.ip': '10.0.0.1' } }, { term: { 'destination.ip': '10.0.0.1' } }], minimum_should_match: 1 } },
-            { terms: { detector: ['rules', 'sigma'] } },
+            { terms: { 'soc.detector': ['rules', 'sigma'] } },
             { term: { 'rule.id': 'rules-1' } },
-            { terms: { status: ['new'] } },
-            { term: { 'origin.soc': 'soc-lv' } },
-            { terms: { tlp: ['RED'] } },
+            { terms: { 'soc.status': ['new'] } },
+            { term: { 'soc.origin.soc': 'soc-lv' } },
+            { terms: { 'soc.tlp': ['RED'] } },
             {
               simple_query_string: {
                 query: 'port "lateral movement" exfil* "foo bar"',
-                fields: ['message', 'rule.name', 'explanation.summary'],
+                fields: ['message', 'rule.name.text', 'soc.explanation.summary'],
                 default_operator: 'and',
                 flags: 'PHRASE|PREFIX|WHITESPACE',
               },
@@ -248,7 +250,7 @@ describe('elasticsearch adapter: queries', () => {
           ],
         },
       },
-      sort: [{ score: { order: 'asc' } }, { id: { order: 'asc' } }],
+      sort: [{ 'soc.score': { order: 'asc' } }, { 'event.id': { order: 'asc' } }],
       size: 3,
       track_total_hits: true,
       search_after: [0.5, 'abc-cursor-id'],
@@ -282,12 +284,12 @@ describe('elasticsearch adapter: queries', () => {
     const res = await h.store.aggregate(AlertQuery.parse({ detector: 'rules' }), { interval: '1h', size: 5 });
     const terms = (field: string) => ({ terms: { field, size: 5, order: [{ _count: 'desc' }, { _key: 'asc' }] } });
     expect(h.of('POST', '/soc-alerts/_search')[0]?.body).toEqual({
-      query: { bool: { filter: [{ terms: { detector: ['rules'] } }] } },
+      query: { bool: { filter: [{ terms: { 'soc.detector': ['rules'] } }] } },
       size: 0,
       track_total_hits: true,
       aggs: {
-        by_severity: terms('severity'),
-        by_detector: terms('detector'),
+        by_severity: terms('soc.severity'),
+        by_detector: terms('soc.detector'),
         by_rule: terms('rule.id'),
         by_host: terms('host.name'),
         over_time: { date_histogram: { field: '@timestamp', fixed_interval: '1h', min_doc_count: 1 } },
@@ -318,11 +320,11 @@ describe('elasticsearch adapter: queries', () => {
       _shards: { total: 2, successful: 1, failed: 0 },
       _seq_no: 5,
       _primary_term: 1,
-      get: { _seq_no: 5, _primary_term: 1, found: true, _source: { ...toEsDoc(a), ...(p.body as { doc: object }).doc } },
+      get: { _seq_no: 5, _primary_term: 1, found: true, _source: { ...toEsDoc(a), soc: { ...(toEsDoc(a).soc as object), ...(p.body as { doc: { soc: object } }).doc.soc } } },
     }));
     expect(await h.store.setStatus(a.id, 'resolved')).toEqual({ ...a, status: 'resolved' });
     const [update] = h.of('POST', `/soc-alerts-000002/_update/${a.id}`);
-    expect(update?.body).toEqual({ doc: { status: 'resolved' }, _source: true });
+    expect(update?.body).toEqual({ doc: { soc: { status: 'resolved' } }, _source: true });
     expect(update?.querystring).toEqual({ refresh: 'wait_for' });
     expect(await h.store.setStatus('missing-alert-id', 'resolved')).toBeNull();
   });

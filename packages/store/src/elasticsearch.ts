@@ -5,7 +5,7 @@ import { BackendUnavailableError, type RetryOptions } from '@soc/errors';
 import type { Logger } from '@soc/telemetry';
 import type { AggregationRequest, Aggregations, AlertQuery, AlertStore, Bucket, SearchResult, UpsertFailure, UpsertResult } from './port.ts';
 import { RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, parseFreeText, validateBatch, type TextClause } from './query.ts';
-import { componentTemplate, ilmPolicy, indexTemplate, layoutNames } from './es-layout.ts';
+import { ALERT_FIELDS, componentTemplate, fromEsDoc, ilmPolicy, indexTemplate, layoutNames, toEsDoc } from './es-layout.ts';
 import { createEsClient, esReason, retriableStatus, withRetries, type EsConnectionOptions } from './es-transport.ts';
 
 export interface ElasticsearchStoreOptions extends EsConnectionOptions {
@@ -30,13 +30,14 @@ export interface ElasticsearchAlertStore extends AlertStore {
 
 // ---------------------------------------------------------------- pure translation
 
+const F = ALERT_FIELDS;
 const SORT_FIELD: Record<AlertQuery['sort'], string> = {
-  '@timestamp': '@timestamp',
-  score: 'score',
-  severity: 'severity_rank',
-  last_seen: 'last_seen',
+  '@timestamp': F.timestamp,
+  score: F.score,
+  severity: F.severityRank,
+  last_seen: F.lastSeen,
 };
-export const TEXT_FIELDS = ['message', 'rule.name', 'explanation.summary'];
+export const TEXT_FIELDS: string[] = [...F.text];
 
 /** simple_query_string input built from parsed clauses, so user input never reaches its syntax. */
 export function toSimpleQueryString(clauses: TextClause[]): string {
@@ -49,18 +50,18 @@ export function toEsQuery(q: AlertQuery): estypes.QueryDslQueryContainer {
   const term = (field: string, v: string | undefined) => v !== undefined && filter.push({ term: { [field]: v } });
   const terms = (field: string, vs: readonly string[] | undefined) => vs !== undefined && filter.push({ terms: { [field]: [...vs] } });
   if (q.from !== undefined || q.to !== undefined) {
-    filter.push({ range: { '@timestamp': { ...(q.from !== undefined ? { gte: q.from } : {}), ...(q.to !== undefined ? { lt: q.to } : {}) } } });
+    filter.push({ range: { [F.timestamp]: { ...(q.from !== undefined ? { gte: q.from } : {}), ...(q.to !== undefined ? { lt: q.to } : {}) } } });
   }
-  if (q.severity_min !== undefined) filter.push({ range: { severity_rank: { gte: severityRank(q.severity_min) } } });
-  term('host.name', q.host);
-  term('source.ip', q.source_ip);
-  term('destination.ip', q.destination_ip);
-  if (q.ip !== undefined) filter.push({ bool: { should: [{ term: { 'source.ip': q.ip } }, { term: { 'destination.ip': q.ip } }], minimum_should_match: 1 } });
-  terms('detector', q.detector);
-  term('rule.id', q.rule_id);
-  terms('status', q.status);
-  term('origin.soc', q.origin);
-  terms('tlp', q.tlp);
+  if (q.severity_min !== undefined) filter.push({ range: { [F.severityRank]: { gte: severityRank(q.severity_min) } } });
+  term(F.host, q.host);
+  term(F.sourceIp, q.source_ip);
+  term(F.destinationIp, q.destination_ip);
+  if (q.ip !== undefined) filter.push({ bool: { should: [{ term: { [F.sourceIp]: q.ip } }, { term: { [F.destinationIp]: q.ip } }], minimum_should_match: 1 } });
+  terms(F.detector, q.detector);
+  term(F.ruleId, q.rule_id);
+  terms(F.status, q.status);
+  term(F.origin, q.origin);
+  terms(F.tlp, q.tlp);
   const clauses = q.q === undefined ? [] : parseFreeText(q.q);
   if (clauses.length > 0) {
     filter.push({ simple_query_string: { query: toSimpleQueryString(clauses), fields: TEXT_FIELDS, default_operator: 'and', flags: 'PHRASE|PREFIX|WHITESPACE' } });
@@ -73,7 +74,7 @@ export function toEsSearch(index: string, q: AlertQuery): estypes.SearchRequest 
   return {
     index,
     query: toEsQuery(q),
-    sort: [{ [field]: { order: q.order } }, { id: { order: q.order } }],
+    sort: [{ [field]: { order: q.order } }, { [F.id]: { order: q.order } }],
     // One more than asked tells whether another page exists.
     size: q.limit + 1,
     track_total_hits: true,
@@ -89,11 +90,11 @@ export function toEsAggregations(index: string, q: AlertQuery, req: AggregationR
     size: 0,
     track_total_hits: true,
     aggs: {
-      by_severity: terms('severity'),
-      by_detector: terms('detector'),
-      by_rule: terms('rule.id'),
-      by_host: terms('host.name'),
-      over_time: { date_histogram: { field: '@timestamp', fixed_interval: req.interval, min_doc_count: 1 } },
+      by_severity: terms(F.severity),
+      by_detector: terms(F.detector),
+      by_rule: terms(F.ruleId),
+      by_host: terms(F.host),
+      over_time: { date_histogram: { field: F.timestamp, fixed_interval: req.interval, min_doc_count: 1 } },
     },
   };
 }
@@ -104,26 +105,23 @@ export function toEsAggregations(index: string, q: AlertQuery, req: AggregationR
  */
 export const MERGE_SCRIPT = `
 Map o = ctx._source; Map n = params.doc;
-String status = o.status;
-long count = Math.max(((Number) o.count).longValue(), ((Number) n.count).longValue());
-String first = ZonedDateTime.parse(n.first_seen).toInstant().toEpochMilli() < ZonedDateTime.parse(o.first_seen).toInstant().toEpochMilli() ? n.first_seen : o.first_seen;
-String last = ZonedDateTime.parse(n.last_seen).toInstant().toEpochMilli() > ZonedDateTime.parse(o.last_seen).toInstant().toEpochMilli() ? n.last_seen : o.last_seen;
+Map os = o.soc; Map oe = o.event;
+Map soc = new HashMap(n.soc); Map ev = new HashMap(n.event);
+long count = Math.max(((Number) os.count).longValue(), ((Number) soc.count).longValue());
+String first = ZonedDateTime.parse(ev.start).toInstant().toEpochMilli() < ZonedDateTime.parse(oe.start).toInstant().toEpochMilli() ? ev.start : oe.start;
+String last = ZonedDateTime.parse(ev.end).toInstant().toEpochMilli() > ZonedDateTime.parse(oe.end).toInstant().toEpochMilli() ? ev.end : oe.end;
 List related = new ArrayList(); Set seen = new HashSet();
-for (def list : [o.related_events, n.related_events]) {
+for (def list : [os.related_events, soc.related_events]) {
   if (list != null) { for (def e : list) { if (related.size() < params.cap && seen.add(e)) { related.add(e); } } }
 }
+soc.status = os.status; soc.count = count; soc.related_events = related;
+ev.start = first; ev.end = last;
 Map merged = new HashMap(n);
-merged.status = status; merged.count = count; merged.first_seen = first; merged.last_seen = last; merged.related_events = related;
+merged.soc = soc; merged.event = ev;
 ctx._source.clear(); ctx._source.putAll(merged);
 `.trim();
 
-/** The stored document: the alert plus the numeric severity rank used for ranges and sorting. */
-export const toEsDoc = (a: AlertT) => ({ ...a, severity_rank: severityRank(a.severity) });
-
-export function fromEsDoc(source: unknown): AlertT {
-  const { severity_rank: _rank, ...alert } = source as Record<string, unknown>;
-  return Alert.parse(alert);
-}
+export { toEsDoc, fromEsDoc };
 
 /** Bulk body: one scripted update with an upsert document per alert, to its concrete index if known. */
 export function toBulkOperations(alerts: AlertT[], indexOf: (id: string) => string): object[] {
@@ -292,7 +290,7 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
       await ensureSetup();
       const hit = (await locate([id], false)).get(id);
       if (!hit) return null;
-      const res = await call('set status', () => client.update({ index: hit.index, id, doc: { status }, refresh, _source: true }));
+      const res = await call('set status', () => client.update({ index: hit.index, id, doc: { soc: { status } }, refresh, _source: true }));
       return res.get?._source ? fromEsDoc(res.get._source) : null;
     },
 

@@ -1,4 +1,5 @@
 import type { estypes } from '@elastic/elasticsearch';
+import { Alert, severityRank, type Alert as AlertT } from '@soc/schema';
 
 /**
  * The Elasticsearch index layout for alerts: an ILM policy, a component template holding the
@@ -33,53 +34,129 @@ export function ilmPolicy(o: LayoutOptions) {
 
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
+const long = { type: 'long' } as const;
 /** Same tokens as the embedded FTS5 unicode61 tokenizer: letters and digits, folded. */
 const text = { type: 'text', analyzer: 'soc_text' } as const;
-const textWithKeyword = { ...text, fields: { keyword: { type: 'keyword', ignore_above: 1024 } } } as const;
-const endpoint = { properties: { ip: { type: 'ip' }, port: { type: 'integer' } } } as const;
+const endpoint = { properties: { ip: { type: 'ip' }, port: long } } as const;
+const threatRef = { properties: { id: keyword, name: keyword, reference: keyword } } as const;
 
-/** Every field of the Alert schema, mapped explicitly; anything else is refused (strict). */
+/**
+ * The stored alert is an ECS document, so Kibana and partner tools read it with ECS names and
+ * types: `event.kind: alert`, `event.id`, `event.severity` (1 low … 4 critical), `event.risk_score`
+ * (0..100), `event.start`/`event.end` (first and last seen), `rule.*` (keyword), `message`
+ * (match_only_text), `source`/`destination` (ports long), `host.name`, `network.*`, `related.ip`,
+ * `threat.*` (ATT&CK), `labels`. What ECS has no field for lives under the one custom namespace
+ * `soc.*`. Held against ECS's ecs_flat.yml by a test. ALERT_FIELDS names the paths the queries use.
+ */
+export const ALERT_FIELDS = {
+  id: 'event.id',
+  timestamp: '@timestamp',
+  firstSeen: 'event.start',
+  lastSeen: 'event.end',
+  severityRank: 'event.severity',
+  severity: 'soc.severity',
+  score: 'soc.score',
+  detector: 'soc.detector',
+  status: 'soc.status',
+  origin: 'soc.origin.soc',
+  tlp: 'soc.tlp',
+  ruleId: 'rule.id',
+  host: 'host.name',
+  sourceIp: 'source.ip',
+  destinationIp: 'destination.ip',
+  /** Full-text fields, as the embedded store's FTS5 index covers them. */
+  text: ['message', 'rule.name.text', 'soc.explanation.summary'],
+} as const;
+
+/** Every field of the stored document, mapped explicitly; anything else is refused (strict). */
 export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
   dynamic: 'strict',
   properties: {
-    id: keyword,
     '@timestamp': date,
-    first_seen: date,
-    last_seen: date,
-    detector: keyword,
-    rule: { properties: { id: keyword, name: textWithKeyword, category: keyword } },
-    score: { type: 'double' },
-    severity: keyword,
-    /** low = 1 … critical = 4, so "at least" is a range and sorting is numeric. */
-    severity_rank: { type: 'byte' },
-    message: textWithKeyword,
-    explanation: {
-      properties: {
-        summary: text,
-        features: { properties: { name: keyword, value: { type: 'double' }, contribution: { type: 'double' } } },
-        // Detector-specific keys: one field for all of them, no mapping explosion.
-        values: { type: 'flattened' },
-      },
-    },
+    event: { properties: { id: keyword, kind: keyword, category: keyword, type: keyword, severity: long, risk_score: { type: 'float' }, start: date, end: date } },
+    // ECS rule.name is a keyword; the text sub-field serves free-text search.
+    rule: { properties: { id: keyword, name: { type: 'keyword', ignore_above: 1024, fields: { text } }, category: keyword } },
+    message: { type: 'match_only_text' },
     source: endpoint,
     destination: endpoint,
     host: { properties: { name: keyword } },
     network: { properties: { transport: keyword, protocol: keyword } },
-    count: { type: 'long' },
-    related_events: keyword,
-    origin: { properties: { soc: keyword, country: keyword, name: keyword } },
-    tlp: keyword,
-    status: keyword,
-    federation: { properties: { message_id: keyword, received_at: date, hops: { type: 'integer' }, path: keyword } },
-    links: { properties: { type: keyword, alert_id: keyword, origin: keyword } },
+    related: { properties: { ip: { type: 'ip' } } },
+    threat: {
+      properties: {
+        framework: keyword,
+        tactic: threatRef,
+        technique: { properties: { ...threatRef.properties, subtechnique: threatRef } },
+      },
+    },
     labels: { type: 'flattened' },
+    soc: {
+      properties: {
+        detector: keyword,
+        score: { type: 'double' },
+        severity: keyword,
+        count: long,
+        related_events: keyword,
+        origin: { properties: { soc: keyword, country: keyword, name: keyword } },
+        tlp: keyword,
+        status: keyword,
+        explanation: {
+          properties: {
+            summary: text,
+            features: { properties: { name: keyword, value: { type: 'double' }, contribution: { type: 'double' } } },
+            // Detector-specific keys: one field for all of them, no mapping explosion.
+            values: { type: 'flattened' },
+          },
+        },
+        federation: { properties: { message_id: keyword, received_at: date, hops: { type: 'integer' }, path: keyword } },
+        links: { properties: { type: keyword, alert_id: keyword, origin: keyword } },
+      },
+    },
   },
 };
 
+const SOC_TEXT: estypes.AnalysisCustomAnalyzer = { type: 'custom', tokenizer: 'soc_words', filter: ['lowercase', 'asciifolding'] };
 export const ANALYSIS: estypes.IndicesIndexSettingsAnalysis = {
   tokenizer: { soc_words: { type: 'pattern', pattern: '[^\\p{L}\\p{N}]+' } },
-  analyzer: { soc_text: { type: 'custom', tokenizer: 'soc_words', filter: ['lowercase', 'asciifolding'] } },
+  // default: match_only_text (message) takes the index's default analyzer.
+  analyzer: { soc_text: SOC_TEXT, default: SOC_TEXT },
 };
+
+type Obj = Record<string, unknown>;
+const defined = (o: Obj): Obj => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/** The alert as stored: ECS where ECS has the field, `soc.*` for the rest. */
+export function toEsDoc(a: AlertT): Obj {
+  const related = [...new Set([a.source?.ip, a.destination?.ip].filter((x): x is string => !!x))];
+  const threat = (a as AlertT & { threat?: unknown }).threat;
+  return defined({
+    '@timestamp': a['@timestamp'],
+    event: { id: a.id, kind: 'alert', category: ['intrusion_detection'], type: ['info'], severity: severityRank(a.severity), risk_score: Math.round(a.score * 10_000) / 100, start: a.first_seen, end: a.last_seen },
+    rule: a.rule,
+    message: a.message,
+    source: a.source,
+    destination: a.destination,
+    host: a.host,
+    network: a.network,
+    related: related.length ? { ip: related } : undefined,
+    threat,
+    labels: a.labels,
+    soc: defined({ detector: a.detector, score: a.score, severity: a.severity, count: a.count, related_events: a.related_events, origin: a.origin, tlp: a.tlp, status: a.status, explanation: a.explanation, federation: a.federation, links: a.links }),
+  });
+}
+
+/** The stored document back to the Alert the API serves. */
+export function fromEsDoc(source: unknown): AlertT {
+  const d = source as { '@timestamp': string; event: Obj; soc: Obj; threat?: unknown } & Obj;
+  const { detector, score, severity, count, related_events, origin, tlp, status, explanation, federation, links } = d.soc;
+  return Alert.parse(defined({
+    id: d.event.id, '@timestamp': d['@timestamp'], first_seen: d.event.start, last_seen: d.event.end,
+    detector, rule: d.rule, score, severity, message: d.message, explanation,
+    source: d.source, destination: d.destination, host: d.host, network: d.network,
+    count, related_events, origin, tlp, status, federation, links, labels: d.labels,
+    ...(d.threat !== undefined ? { threat: d.threat } : {}),
+  }));
+}
 
 export function componentTemplate(): estypes.IndicesIndexState {
   return { settings: { analysis: ANALYSIS }, mappings: ALERT_MAPPINGS };

@@ -1,2 +1,3 @@
 export * from './routes.ts';
 export * from './stix.ts';
+export { taxiiRoutes, TAXII_PREFIX, type TaxiiOptions } from './taxii/routes.ts';

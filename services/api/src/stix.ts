@@ -3,7 +3,7 @@ import type { Producer } from '@soc/bus';
 import { parseQuery, readBody, sendJson, type Route } from '@soc/http';
 import { TOPICS, type Alert } from '@soc/schema';
 import { AlertQuery, type AlertStore } from '@soc/store';
-import { fromStixBundle, toStixBundle, validateStixBundle, type IndicatorEntry, type SharingPolicy, type SocIdentity } from '@soc/federation';
+import { fromStixBundle, toStixBundle, validateStixObjects, type SharingPolicy, type SocIdentity, type StixImportResult, type StixIssue } from '@soc/federation';
 import { ValidationError } from '@soc/errors';
 
 /** The export walks the store page by page up to this many alerts unless `max` says fewer. */
@@ -21,7 +21,7 @@ export interface StixRouteOptions {
   /** With federation configured: exports pass the same gate and sanitisation as envelopes. */
   policy?: SharingPolicy;
   /** In one process with the detector: imported indicators take effect without waiting for the feed. */
-  onIndicators?: (entries: IndicatorEntry[]) => void;
+  onIndicators?: (learned: Pick<StixImportResult, 'indicators' | 'intel'>) => void;
   maxBodyBytes?: number;
 }
 
@@ -36,6 +36,28 @@ export async function collectAlerts(store: AlertStore, query: z.infer<typeof Exp
     cursor = page.next_cursor ?? undefined;
   } while (cursor && alerts.length < max);
   return { alerts, truncated: cursor !== undefined };
+}
+
+/** What an import answers: per object imported / skipped / rejected with the reason. */
+export interface ImportAnswer {
+  alerts: string[];
+  indicators: number;
+  counts: StixImportResult['counts'];
+  objects: StixImportResult['objects'];
+}
+
+/**
+ * Imports a bundle as partner intelligence onto the alert topic (shared by POST /v1/stix and
+ * TAXII's POST objects). Only a broken envelope is refused whole (`issues`); bad objects are
+ * answered one by one.
+ */
+export async function importStix(bundle: unknown, source: string, o: Pick<StixRouteOptions, 'producer' | 'onIndicators'>): Promise<ImportAnswer | { issues: StixIssue[] }> {
+  const v = validateStixObjects(bundle);
+  if (v.bundle.length) return { issues: v.bundle };
+  const result = fromStixBundle(bundle, { source });
+  if (result.alerts.length) await o.producer.send(TOPICS.alerts, result.alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })));
+  o.onIndicators?.(result);
+  return { alerts: result.alerts.map((a) => a.id), indicators: result.indicators.length + result.intel.length, counts: result.counts, objects: result.objects };
 }
 
 /**
@@ -68,15 +90,12 @@ export function stixRoutes(o: StixRouteOptions): Route[] {
           if (err instanceof SyntaxError) throw new ValidationError('body is not valid JSON');
           throw err;
         }
-        const issues = validateStixBundle(bundle);
-        if (issues.length) {
-          sendJson(res, 400, { error: `invalid STIX bundle: ${issues.length} issue(s)`, issues: issues.slice(0, 100) });
+        const result = await importStix(bundle, source, o);
+        if ('issues' in result) {
+          sendJson(res, 400, { error: `invalid STIX bundle: ${result.issues.length} issue(s)`, issues: result.issues.slice(0, 100) });
           return;
         }
-        const result = fromStixBundle(bundle, { source });
-        if (result.alerts.length) await o.producer.send(TOPICS.alerts, result.alerts.map((a) => ({ key: a.id, value: JSON.stringify(a) })));
-        o.onIndicators?.(result.indicators);
-        sendJson(res, 202, { alerts: result.alerts.map((a) => a.id), indicators: result.indicators.length, skipped: result.skipped });
+        sendJson(res, 202, result);
       },
     },
   ];

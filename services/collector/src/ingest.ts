@@ -1,5 +1,6 @@
 import { BackendUnavailableError, SocError } from '@soc/errors';
 import type { Producer, ProducerRecord } from '@soc/bus';
+import type { CidrSet } from '@soc/netaddr';
 import { parseLine, type Format, type ZeekTsvHeader } from '@soc/parsers';
 import { TOPICS, deadLetterRecord, makeDeadLetter, type EcsEvent } from '@soc/schema';
 import type { Logger, Metrics } from '@soc/telemetry';
@@ -16,7 +17,7 @@ export interface IngestContext {
   /** Who sent it: `http:<sensor name>`, `syslog:udp`, `file:<path>`. */
   source: string;
   format: Format;
-  observer?: { ip?: string; hostname?: string };
+  observer?: { ip?: string; hostname?: string; name?: string };
   zeekTsv?: ZeekTsvHeader;
   zeekPath?: string;
 }
@@ -49,6 +50,8 @@ export class BusIngest implements Ingest {
     private readonly producer: Producer,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    /** This SOC's internal networks, for `network.direction`; none configured: none derived. */
+    private readonly internal?: CidrSet,
   ) {}
 
   async submit(lines: RawLine[], ctx: IngestContext): Promise<IngestResult> {
@@ -61,7 +64,7 @@ export class BusIngest implements Ingest {
       const lineNo = l.line ?? i + 1;
       const outcome = l.rejectReason
         ? ({ ok: false, reason: l.rejectReason } as const)
-        : parseLine(l.raw, { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt });
+        : parseLine(l.raw, { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt, internal: this.internal });
       if (outcome.ok) {
         events.push({ key: eventKey(outcome.event), value: JSON.stringify(outcome.event) });
         return;

@@ -5,3 +5,4 @@ export { planInbound, storableAlert, type InboundPlan, type InboundRecord } from
 export { indicatorsOf, learn, partnerIndicatorAnalyzer, startIndicatorFeed, type IndicatorFeedOptions } from './indicators.ts';
 export { countOutcomes, type Outcome } from './outcome.ts';
 export { startFederation, inboundGroup, OUTBOUND_GROUP, REPLAY_DB, type FederationServiceOptions } from './service.ts';
+export { learnIntel, partnerIntelAnalyzer } from './intel.ts';

@@ -1,28 +1,27 @@
 import type { Bus } from '@soc/bus';
 import { sleep } from '@soc/errors';
 import { Alert, TOPICS, decodeJson, type EcsEvent } from '@soc/schema';
-import { correlate, IndicatorIndex, type IndicatorEntry, type SocIdentity } from '@soc/federation';
+import { correlate, intelObservables, reportOf, IndicatorIndex, type IndicatorEntry, type IntelIndex, type SocIdentity } from '@soc/federation';
 import type { CidrSet } from '@soc/netaddr';
 import type { Analyzer } from '@soc/svc-detector';
 import type { Logger } from '@soc/telemetry';
+import { learnIntel } from './intel.ts';
 
 /**
  * The partner indicators an alert carries: the attacker address of an accepted partner alert
  * (unless it is one of ours or a pseudonym), or every address of a STIX-imported indicator.
  */
 export function indicatorsOf(alert: Alert, internal: CidrSet): IndicatorEntry[] {
-  const entry = (ip: string): IndicatorEntry => ({ ip, origin: alert.origin.soc, alert_id: alert.id, first_seen: alert.first_seen, severity: alert.severity, score: alert.score, tlp: alert.tlp, name: alert.rule.name || alert.rule.id });
-  if (alert.detector === 'stix-import') {
-    const ips = alert.labels?.['stix.addresses']?.split(',') ?? (alert.source?.ip ? [alert.source.ip] : []);
-    return ips.map(entry);
-  }
+  const entry = (ip: string): IndicatorEntry => ({ ip, ...reportOf(alert) });
+  if (alert.detector === 'stix-import') return intelObservables(alert).flatMap((o) => (o.kind === 'ip' ? [entry(o.value)] : []));
   if (!alert.federation || !alert.source?.ip || internal.contains(alert.source.ip)) return [];
   return [entry(alert.source.ip)];
 }
 
-/** Adds what an alert teaches to the index; IndicatorIndex.add is idempotent per alert id. */
-export function learn(index: IndicatorIndex, alert: Alert, internal: CidrSet): void {
+/** Adds what an alert teaches to the indexes; both are idempotent per alert id. */
+export function learn(index: IndicatorIndex, alert: Alert, internal: CidrSet, intel?: IntelIndex): void {
   for (const e of indicatorsOf(alert, internal)) index.add(e);
+  if (intel) learnIntel(intel, alert);
 }
 
 /**
@@ -40,6 +39,8 @@ export function partnerIndicatorAnalyzer(o: { index: IndicatorIndex; self: SocId
 export interface IndicatorFeedOptions {
   bus: Bus;
   index: IndicatorIndex;
+  /** CIDR, domain, URL and hash intelligence from STIX imports. */
+  intel?: IntelIndex;
   internal: CidrSet;
   partitions: number;
   logger: Logger;
@@ -64,7 +65,7 @@ export function startIndicatorFeed(o: IndicatorFeedOptions): { stop(): Promise<v
         // Cheap pre-filter: most alerts are local detections that teach nothing.
         if (!r.value.includes('"federation"') && !r.value.includes('"stix-import"')) continue;
         const a = decodeJson(Alert, r.value, 'alert');
-        if (a.ok) learn(o.index, a.value, o.internal);
+        if (a.ok) learn(o.index, a.value, o.internal, o.intel);
       }
       const last = records.at(-1);
       if (last) positions[p] = last.offset + 1;

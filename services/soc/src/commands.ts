@@ -7,6 +7,7 @@ import { modelCommand } from './model-cmd.ts';
 import { SHIPPED_MODEL } from './runtime.ts';
 import { replay, replayOptions } from './replay.ts';
 import { demoCommand, keygenCommand } from './federation.ts';
+import { taxiiCommand } from './taxii-cmd.ts';
 
 /** Tool commands beside the services: each parses its own flags and returns an exit code. */
 export interface Command {
@@ -59,6 +60,11 @@ export const COMMANDS: Record<string, Command> = {
     args: '[--dir DIR] [--overwrite]',
     help: 'write a federation key pair (default DATA_DIR/federation); prints the key id and a trust-list entry',
     run: keygenCommand,
+  },
+  taxii: {
+    args: 'pull COLLECTION_URL [--added-after ISO] [--limit N] [--into API_URL --source NAME]',
+    help: "poll a partner's TAXII 2.1 collection: a STIX bundle to stdout, or imported with --into (token: SOC_TAXII_TOKEN)",
+    run: (argv) => taxiiCommand(argv),
   },
   demo: {
     args: '[--socs N] [--dir DIR] [--timeout-s S]',

@@ -9,13 +9,13 @@ import { parseArgs } from 'node:util';
 import { openEmbeddedBus, type Bus } from '@soc/bus';
 import { CREDENTIALS_FILE, loadConfig, readCredentials, type SocConfig } from '@soc/config';
 import { ConfigError, sleep } from '@soc/errors';
-import { IndicatorIndex, writeKeyFiles, type SharingPolicyInput, type SocIdentity } from '@soc/federation';
+import { IndicatorIndex, IntelIndex, writeKeyFiles, type SharingPolicyInput, type SocIdentity } from '@soc/federation';
 import type { Route } from '@soc/http';
 import type { AlertStore } from '@soc/store';
 import type { Logger, Metrics } from '@soc/telemetry';
-import { stixRoutes } from '@soc/svc-api';
+import { stixRoutes, taxiiRoutes } from '@soc/svc-api';
 import type { Analyzer } from '@soc/svc-detector';
-import { loadFederationContext, partnerIndicatorAnalyzer, startFederation, startIndicatorFeed } from '@soc/svc-federation';
+import { loadFederationContext, partnerIndicatorAnalyzer, partnerIntelAnalyzer, startFederation, startIndicatorFeed } from '@soc/svc-federation';
 import { replay } from './replay.ts';
 
 interface Stoppable {
@@ -47,12 +47,13 @@ export async function startFederationParts(cfg: SocConfig, services: readonly st
   if (!f.enabled && services.length === 1 && services[0] === 'federation') throw new ConfigError('federation is not enabled (SOC_FEDERATION_ENABLED=true)', 'federation.enabled');
   const ctx = f.enabled ? await loadFederationContext(f, self) : undefined;
   const index = new IndicatorIndex();
+  const intel = new IntelIndex();
   const log = logger.child({ component: 'federation' });
 
   if (ctx && services.includes('detector')) {
-    const feed = startIndicatorFeed({ bus, index, internal: ctx.internal, partitions: cfg.topics.partitions, logger: log });
+    const feed = startIndicatorFeed({ bus, index, intel, internal: ctx.internal, partitions: cfg.topics.partitions, logger: log });
     parts.stoppables.push({ name: 'indicator-feed', ...feed });
-    parts.analyzers.push(partnerIndicatorAnalyzer({ index, self }));
+    parts.analyzers.push(partnerIndicatorAnalyzer({ index, self }), partnerIntelAnalyzer({ intel, self }));
   }
   if (ctx && services.includes('federation')) {
     const shared = f.sharedBusPath ? openEmbeddedBus({ path: f.sharedBusPath, logger: log, defaultPartitions: 1 }) : bus;
@@ -64,8 +65,13 @@ export async function startFederationParts(cfg: SocConfig, services: readonly st
   if (store && services.includes('api')) {
     const producer = await bus.producer();
     parts.stoppables.push({ name: 'stix-producer', stop: () => producer.close() });
-    const onIndicators = ctx ? (entries: Parameters<IndicatorIndex['add']>[0][]) => entries.forEach((e) => index.add(e)) : undefined;
+    const onIndicators = ctx ? (learned: { indicators: Parameters<IndicatorIndex['add']>[0][]; intel: Parameters<IntelIndex['add']>[0][] }) => {
+      learned.indicators.forEach((e) => index.add(e));
+      learned.intel.forEach((e) => intel.add(e));
+    } : undefined;
     parts.routes = stixRoutes({ store, producer, identity: self, policy: ctx?.policy, onIndicators });
+    // TAXII serves partners, so only with a sharing policy: the same one the federation topic applies.
+    if (ctx) parts.routes.push(...taxiiRoutes({ store, producer, identity: self, policy: ctx.policy, onIndicators }));
   }
   return parts;
 }

@@ -59,6 +59,7 @@ async function runServices(services: readonly ServiceName[], argv: string[], com
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => running.reload());
 }
 
 /** One command's help: its synopsis and what it does. */

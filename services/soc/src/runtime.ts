@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import type { Bus } from '@soc/bus';
 import { TokenVerifier, credentialsFromEnv, ensureCredentials, type SocConfig } from '@soc/config';
-import { createHttpHandler, listen, opsRoutes, type Route } from '@soc/http';
+import { createHttpHandler, listen, opsRoutes, reloadTls, type Route, type WebTls } from '@soc/http';
+import { CidrSet } from '@soc/netaddr';
 import { TOPICS } from '@soc/schema';
 import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
@@ -28,9 +30,11 @@ export interface Running {
   credentialsPath: string;
   credentialsCreated: boolean;
   /** Bound syslog ports when the syslog source runs (port 0 in config picks free ones). */
-  syslog?: { udpPort?: number; tcpPort?: number };
+  syslog?: { udpPort?: number; tcpPort?: number; tlsPort?: number; udpRecvBufferSize?: number; udpReceiverNice?: number };
   bus: Bus;
   store?: AlertStore;
+  /** SIGHUP: TLS listeners re-read their certificate, key and client CA; open connections stay. */
+  reload(): void;
   stop(): Promise<void>;
 }
 
@@ -92,6 +96,17 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
   const metrics = new Metrics();
   const bus = openBus(cfg, logger.child({ component: 'bus' }));
   const stack: Stoppable[] = [{ name: 'data-dir-lock', stop: async () => lock.release() }, { name: 'bus', stop: () => bus.close() }];
+  const reloaders: { name: string; reload(): void }[] = [];
+  const reload = () => {
+    for (const r of reloaders) {
+      try {
+        r.reload();
+        logger.info({ component: r.name }, 'TLS certificate reloaded');
+      } catch (err) {
+        logger.error({ err, component: r.name }, 'TLS reload failed: the previous certificate stays in use');
+      }
+    }
+  };
   const stopAll = async () => {
     for (const s of stack.reverse()) {
       try {
@@ -140,12 +155,17 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       const producer = await bus.producer();
       stack.push({ name: 'collector-producer', stop: () => producer.close() });
       const c = cfg.collector;
-      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }));
+      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }), cfg.detector.internalCidrs.length ? new CidrSet(cfg.detector.internalCidrs) : undefined);
       const log = logger.child({ component: 'collector' });
       if (c.syslog.enabled) {
-        const s = await startSyslogServer({ ingest, host: c.syslog.host, udpPort: c.syslog.udpPort, tcpPort: c.syslog.tcpPort, maxMessageBytes: c.syslog.maxMessageBytes, logger: log });
+        const y = c.syslog;
+        const s = await startSyslogServer({
+          ingest, host: y.host, udpPort: y.udpPort, tcpPort: y.tcpPort, tls: y.tls, maxMessageBytes: y.maxMessageBytes, logger: log, registry: metrics.registry,
+          batchSize: y.batchSize, lingerMs: y.lingerMs, recvBufferSize: y.recvBufferSize, udpMaxQueuedBytes: y.udpMaxQueuedBytes, udpReceiverNice: y.udpReceiverNice, maxConnections: y.maxConnections, idleTimeoutMs: y.idleTimeoutSeconds * 1000,
+        });
         stack.push({ name: 'syslog', stop: () => s.close() });
-        syslog = { udpPort: s.udpPort, tcpPort: s.tcpPort };
+        if (y.tls) reloaders.push({ name: 'syslog-tls', reload: () => s.reloadTls() });
+        syslog = { udpPort: s.udpPort, tcpPort: s.tcpPort, tlsPort: s.tlsPort, udpRecvBufferSize: s.udpRecvBufferSize, udpReceiverNice: s.udpReceiverNice };
       }
       if (c.tail.length) {
         const t = await startTailer({ ingest, files: c.tail, checkpointPath: join(cfg.dataDir, 'tail-checkpoints.json'), pollIntervalMs: 500, logger: log, maxLineBytes: c.maxLineBytes });
@@ -156,23 +176,26 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
     if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
 
     const urls: Running['urls'] = {};
-    const serve = async (name: string, host: string, port: number, r: Route[]) => {
+    const serve = async (name: string, host: string, port: number, r: Route[], tls?: WebTls) => {
       const handler = createHttpHandler({ service: name, routes: [...r, ...opsRoutes(metrics, health)], verifier, logger: logger.child({ component: `http-${name}` }), metrics, rateLimitPerSecond: cfg.api.rateLimitPerSecond });
-      const server = await listen(handler, host, port);
+      const server = await listen(handler, host, port, tls);
       stack.push({ name: `http-${name}`, stop: server.close });
+      if (tls) reloaders.push({ name: `https-${name}`, reload: () => reloadTls(server.server as TlsServer, tls.config, tls.field) });
       return server.url;
     };
+    const apiTls: WebTls | undefined = cfg.api.tls && { config: cfg.api.tls, field: 'api.tls' };
+    const collectorTls: WebTls | undefined = cfg.collector.tls && { config: cfg.collector.tls, field: 'collector.tls' };
     const both = routes.collector.length > 0 && routes.api.length > 0;
     if (both) {
       // One process, one port: the collector's and the analysts' routes side by side.
-      urls.api = urls.collector = await serve('soc', cfg.api.host, cfg.api.port, [...routes.collector, ...routes.api]);
+      urls.api = urls.collector = await serve('soc', cfg.api.host, cfg.api.port, [...routes.collector, ...routes.api], apiTls ?? collectorTls);
     } else {
-      if (routes.collector.length) urls.collector = await serve('collector', cfg.collector.host, cfg.collector.port, routes.collector);
-      if (routes.api.length) urls.api = await serve('api', cfg.api.host, cfg.api.port, routes.api);
+      if (routes.collector.length) urls.collector = await serve('collector', cfg.collector.host, cfg.collector.port, routes.collector, collectorTls);
+      if (routes.api.length) urls.api = await serve('api', cfg.api.host, cfg.api.port, routes.api, apiTls);
     }
     // Services without HTTP of their own (detector, indexer) still answer /healthz and /metrics.
-    if (!urls.api && !urls.collector) urls.ops = await serve('ops', cfg.api.host, cfg.api.port, []);
-    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, syslog, bus, store, stop: stopAll };
+    if (!urls.api && !urls.collector) urls.ops = await serve('ops', cfg.api.host, cfg.api.port, [], apiTls);
+    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, syslog, bus, store, reload, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

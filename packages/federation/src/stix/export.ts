@@ -1,8 +1,10 @@
-import type { Alert, Tlp } from '@soc/schema';
+import type { Alert } from '@soc/schema';
 import { CidrSet, normalizeIp } from '@soc/netaddr';
 import type { SocIdentity } from '../keys.ts';
 import { decideOutbound, type SharingPolicy } from '../policy.ts';
-import { tlpMarkingDefinition, TLP2_MARKING_IDS } from './markings.ts';
+import { SIGHTING_OF_LABEL } from '../correlate.ts';
+import { markingDefinitionOf, TLP2_MARKING_IDS } from './markings.ts';
+import { INTEL_LABELS } from './import.ts';
 import { ipPattern } from './pattern.ts';
 import { scoId, sdoId, stixTime } from './ids.ts';
 
@@ -34,12 +36,17 @@ export function stixIdentity(identity: SocIdentity, created = '2020-01-01T00:00:
  * observed-data with its SCOs, and a sighting of the indicator by this SOC. Ids are UUIDv5, so
  * exporting the same alerts twice yields the same bundle. TLP:RED alerts, and alerts without an
  * external source address (nothing to indicate), are left out.
+ *
+ * Provenance: imported intelligence goes out as its producer wrote it (same id, same
+ * `created_by_ref`, the producer's identity object beside it), never as ours and without a
+ * sighting; a local match of an imported indicator is a sighting of the producer's indicator by
+ * this SOC. Under a sharing policy both are withheld, exactly as on the federation topic.
  */
 export function toStixBundle(alerts: readonly Alert[], identity: SocIdentity, opts: StixExportOptions = {}): StixBundle {
   const internal = new CidrSet(opts.internalCidrs ?? opts.policy?.internalCidrs ?? []);
   const who = stixIdentity(identity, opts.identityCreated);
   const objects = new Map<string, StixObject>([[who.id, who]]);
-  const usedTlps = new Set<Tlp>();
+  const usedMarkings = new Set<string>();
   for (const original of alerts) {
     if (original.tlp === 'RED') continue;
     let alert = original;
@@ -48,14 +55,39 @@ export function toStixBundle(alerts: readonly Alert[], identity: SocIdentity, op
       if (!d.share || d.mode !== 'originate') continue;
       alert = d.alert;
     }
+    const kept = alert.detector === 'stix-import' ? producerObjects(alert) : undefined;
+    if (kept) {
+      for (const o of kept) objects.set(o.id, o);
+      for (const o of kept) for (const m of (o.object_marking_refs as string[] | undefined) ?? []) usedMarkings.add(m);
+      continue;
+    }
     const attacker = alert.source?.ip === undefined ? undefined : normalizeIp(alert.source.ip);
-    if (!attacker || internal.contains(attacker)) continue;
-    usedTlps.add(alert.tlp);
+    // A sighting of a producer's indicator stands on its own (our host may have called out to it).
+    if (!attacker || (internal.contains(attacker) && !alert.labels?.[SIGHTING_OF_LABEL])) continue;
+    usedMarkings.add(TLP2_MARKING_IDS[alert.tlp]);
     for (const o of alertObjects(alert, attacker, identity, who.id)) objects.set(o.id, o);
   }
-  const markings = [...usedTlps].map((t) => tlpMarkingDefinition(t) as StixObject);
-  const all = [who, ...markings, ...[...objects.values()].filter((o) => o.id !== who.id)];
+  const markings = [...usedMarkings].flatMap((id) => markingDefinitionOf(id) ?? []) as StixObject[];
+  const all = [who, ...markings, ...[...objects.values()].filter((o) => o.id !== who.id && o.type !== 'marking-definition')];
   return { type: 'bundle', id: sdoId('bundle', `${identity.id}|${all.map((o) => o.id).sort().join(',')}`), objects: all };
+}
+
+/** An imported indicator and its producer's identity, as kept at import; undefined if not kept. */
+function producerObjects(alert: Alert): StixObject[] | undefined {
+  const parse = (label: string): StixObject | undefined => {
+    const raw = alert.labels?.[label];
+    if (!raw) return undefined;
+    try {
+      const o = JSON.parse(raw) as StixObject;
+      return typeof o.id === 'string' && typeof o.type === 'string' ? o : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const indicator = parse(INTEL_LABELS.indicator);
+  if (!indicator) return undefined;
+  const producer = parse(INTEL_LABELS.identity);
+  return producer && producer.id === indicator.created_by_ref ? [producer, indicator] : [indicator];
 }
 
 function alertObjects(alert: Alert, attacker: string, identity: SocIdentity, identityId: string): StixObject[] {
@@ -94,10 +126,12 @@ function alertObjects(alert: Alert, attacker: string, identity: SocIdentity, ide
     first_observed: first, last_observed: last, number_observed: alert.count,
     object_refs: [src.id, ...(dst ? [dst.id] : []), traffic.id],
   };
+  // A local match of a producer's indicator: our sighting of theirs, no indicator of our own.
+  const sightingOf = alert.labels?.[SIGHTING_OF_LABEL];
   const sighting: StixObject = {
     type: 'sighting', ...SPEC, id: sdoId('sighting', key), created, modified: created, ...marking,
-    sighting_of_ref: indicator.id, observed_data_refs: [observed.id], where_sighted_refs: [identityId],
+    sighting_of_ref: sightingOf ?? indicator.id, observed_data_refs: [observed.id], where_sighted_refs: [identityId],
     count: alert.count, first_seen: first, last_seen: last,
   };
-  return [src, ...(dst ? [dst] : []), traffic, indicator, observed, sighting];
+  return [src, ...(dst ? [dst] : []), traffic, ...(sightingOf ? [] : [indicator]), observed, sighting];
 }

@@ -32,6 +32,19 @@ export function tlpMarkingDefinition(tlp: Tlp): Record<string, unknown> {
   };
 }
 
+/** The STIX 2.1 specification's TLP 1.0 marking-definition objects (§7.2.1.4), for re-exporting imports. */
+function tlp1MarkingDefinition(color: keyof typeof TLP1_MARKING_IDS): Record<string, unknown> {
+  return { type: 'marking-definition', spec_version: '2.1', id: TLP1_MARKING_IDS[color], created: '2017-01-20T00:00:00.000Z', definition_type: 'tlp', name: `TLP:${color}`, definition: { tlp: color.toLowerCase() } };
+}
+
+/** The official marking-definition object for a TLP 1.0 or 2.0 marking id; undefined for others. */
+export function markingDefinitionOf(id: string): Record<string, unknown> | undefined {
+  const v2 = Object.entries(TLP2_MARKING_IDS).find(([, m]) => m === id);
+  if (v2) return tlpMarkingDefinition(v2[0] as Tlp);
+  const v1 = Object.entries(TLP1_MARKING_IDS).find(([, m]) => m === id);
+  return v1 ? tlp1MarkingDefinition(v1[0] as keyof typeof TLP1_MARKING_IDS) : undefined;
+}
+
 const BY_ID = new Map<string, Tlp>([
   ...Object.entries(TLP2_MARKING_IDS).map(([t, id]) => [id, t as Tlp] as const),
   [TLP1_MARKING_IDS.WHITE, 'CLEAR'],

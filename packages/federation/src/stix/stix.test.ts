@@ -8,7 +8,7 @@ import { scoId } from './ids.ts';
 import { toStixBundle, type StixBundle, type StixObject } from './export.ts';
 import { fromStixBundle } from './import.ts';
 import { TLP2_MARKING_IDS } from './markings.ts';
-import { ipPatternValues } from './pattern.ts';
+import { patternObservables } from './pattern.ts';
 import { validateStixBundle } from './validate.ts';
 
 const FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/partner-intel.stix.json', import.meta.url), 'utf8')) as unknown;
@@ -107,20 +107,23 @@ describe('validateStixBundle', () => {
 });
 
 describe('fromStixBundle', () => {
-  it('imports a MISP/OpenCTI-style bundle: IP indicators in, everything else skipped with a reason', () => {
+  it('imports a MISP/OpenCTI-style bundle: matchable indicators in, everything else skipped with a reason', () => {
     expect(validateStixBundle(FIXTURE)).toEqual([]);
     const r = fromStixBundle(FIXTURE, { source: 'misp-circl', now: new Date('2026-03-01T00:00:00Z') });
     expect(r.indicators.map((i) => i.ip).sort()).toEqual(['192.0.2.200', '198.51.100.23', '2001:db8:bad::1', '203.0.113.77']);
-    expect(r.alerts).toHaveLength(2);
+    expect(r.alerts).toHaveLength(3);
+    expect(r.intel.map((i) => i.observable)).toEqual([{ kind: 'domain', value: 'login-example.test' }]);
     const brute = r.alerts.find((a) => a.source?.ip === '203.0.113.77')!;
     expect(brute).toMatchObject({ tlp: 'GREEN', score: 0.85, severity: 'high', detector: 'stix-import', origin: { soc: 'misp-circl', name: 'CIRCL MISP (test fixture)' }, first_seen: '2026-02-27T12:00:00.000Z', last_seen: '2026-02-28T06:30:00.000Z' });
     const c2 = r.alerts.find((a) => a.source?.ip === '198.51.100.23')!;
     expect(c2).toMatchObject({ tlp: 'AMBER', score: 0.7, severity: 'medium' });
     expect(r.indicators.filter((i) => i.alert_id === c2.id)).toHaveLength(3);
-    expect(r.skipped.map((s) => s.id).sort()).toEqual([
-      'indicator--0b9a8c7d-6e5f-4a3b-9c1d-2e3f4a5b6c04', 'indicator--7d2c2b1a-0f9e-4c8d-b7a6-5e4d3c2b1a03',
-      'indicator--c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e05', 'indicator--d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f06',
+    expect(r.objects.filter((o) => o.type === 'indicator' && o.outcome === 'skipped').map((s) => [s.id, s.reason])).toEqual([
+      ['indicator--0b9a8c7d-6e5f-4a3b-9c1d-2e3f4a5b6c04', expect.stringMatching(/network-traffic/)],
+      ['indicator--c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e05', 'expired (valid_until passed)'],
+      ['indicator--d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f06', 'pattern_type sigma'],
     ]);
+    expect(r.counts.rejected).toBe(0);
     // Imported twice: same alert ids (upsert).
     expect(fromStixBundle(FIXTURE, { source: 'misp-circl', now: new Date('2026-03-01T00:00:00Z') }).alerts.map((a) => a.id)).toEqual(r.alerts.map((a) => a.id));
     const index = new IndicatorIndex();
@@ -148,10 +151,23 @@ describe('fromStixBundle', () => {
     expect(() => fromStixBundle({ type: 'bundle', id: 'x', objects: [] }, { source: 's' })).toThrow(/refused/);
   });
 
-  it('parses only plain address patterns', () => {
-    expect(ipPatternValues("[ipv4-addr:value = '1.2.3.4'] OR [ipv6-addr:value = '::1']")).toEqual({ ok: true, ips: ['1.2.3.4', '::1'] });
-    for (const p of ["[ipv4-addr:value = '10.0.0.0/8']", "[ipv4-addr:value = '1.2.3.4'] AND [ipv4-addr:value = '1.2.3.5']", "[ipv4-addr:value = '1.2.3.4'] WITHIN 5 SECONDS", "[ipv4-addr:value = '::1']", "[ipv4-addr:value != '1.2.3.4']"]) {
-      expect(ipPatternValues(p).ok).toBe(false);
+  it('reads address, CIDR, domain, URL and hash patterns, MISP forms included', () => {
+    const obs = (p: string) => {
+      const r = patternObservables(p);
+      return r.ok ? r.observables : r.error;
+    };
+    expect(obs("[ipv4-addr:value = '1.2.3.4'] OR [ipv6-addr:value = '::1']")).toEqual([{ kind: 'ip', value: '1.2.3.4' }, { kind: 'ip', value: '::1' }]);
+    expect(obs("[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '5.6.7.8']")).toEqual([{ kind: 'ip', value: '5.6.7.8' }]);
+    expect(obs("[ipv4-addr:value = '198.51.100.7' OR domain-name:value = 'Evil.Example.']")).toEqual([{ kind: 'ip', value: '198.51.100.7' }, { kind: 'domain', value: 'evil.example' }]);
+    expect(obs("[ipv4-addr:value = '10.0.0.0/8']")).toEqual([{ kind: 'cidr', value: '10.0.0.0/8' }]);
+    expect(obs("[ipv4-addr:value ISSUBSET '198.51.100.0/24']")).toEqual([{ kind: 'cidr', value: '198.51.100.0/24' }]);
+    expect(obs("[url:value = 'HTTP://Evil.Example/a?b=1']")).toEqual([{ kind: 'url', value: 'http://evil.example/a?b=1' }]);
+    expect(obs("[file:hashes.MD5 = '8764605C6F388C89096B534D33565802' AND file:name = 'oui']")).toEqual([{ kind: 'file', hashes: { md5: '8764605c6f388c89096b534d33565802' }, name: 'oui' }]);
+    // Unmatchable disjuncts are dropped (less is safe); unmatchable conjunctions refuse the pattern.
+    expect(patternObservables("[ipv4-addr:value = '1.2.3.4' OR user-account:user_id = 'x']")).toMatchObject({ ok: true, dropped: [expect.stringMatching(/user-account/)] });
+    for (const p of ["[ipv4-addr:value = '1.2.3.4'] AND [ipv4-addr:value = '1.2.3.5']", "[ipv4-addr:value = '1.2.3.4'] WITHIN 5 SECONDS", "[ipv4-addr:value = '::1']", "[ipv4-addr:value != '1.2.3.4']",
+      "[domain-name:value = 'circl.lu' AND domain-name:resolves_to_refs[*].value = '149.13.33.14']", "[file:name = 'x']", "[file:hashes.MD5 = 'abc']"]) {
+      expect(patternObservables(p).ok, p).toBe(false);
     }
   });
 });

@@ -50,25 +50,45 @@ const UINT_MAX = 999_999_999;
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isTime = (v: unknown, re = TIMESTAMP): boolean => typeof v === 'string' && re.test(v) && !Number.isNaN(Date.parse(v));
 
+export interface StixValidation {
+  /** The envelope itself (type, id, objects list): these refuse the bundle. */
+  bundle: StixIssue[];
+  /** Per object index: these refuse that object only. */
+  objects: Map<number, StixIssue[]>;
+}
+
+/** Every issue, bundle and objects, in one list (a producer's check of its own export). */
 export function validateStixBundle(bundle: unknown, opts: { requireResolvedRefs?: boolean } = {}): StixIssue[] {
-  const issues: StixIssue[] = [];
-  const issue = (path: string, message: string) => issues.push({ path, message });
-  if (!isObj(bundle)) return [{ path: '', message: 'bundle is not an object' }];
-  if (bundle.type !== 'bundle') issue('type', "must be 'bundle'");
-  if (typeof bundle.id !== 'string' || STIX_ID_RE.exec(bundle.id)?.[1] !== 'bundle') issue('id', 'must be bundle--<uuid>');
-  if (bundle.objects === undefined) return issues;
-  if (!Array.isArray(bundle.objects)) return [...issues, { path: 'objects', message: 'must be an array' }];
+  const v = validateStixObjects(bundle, opts);
+  return [...v.bundle, ...[...v.objects.values()].flat()];
+}
 
-  const ids = new Map<string, number>();
+/** Validation answered per object, so one bad object does not refuse a partner's whole bundle. */
+export function validateStixObjects(bundle: unknown, opts: { requireResolvedRefs?: boolean } = {}): StixValidation {
+  const result: StixValidation = { bundle: [], objects: new Map() };
+  const top = (path: string, message: string) => result.bundle.push({ path, message });
+  if (!isObj(bundle)) return { bundle: [{ path: '', message: 'bundle is not an object' }], objects: result.objects };
+  if (bundle.type !== 'bundle') top('type', "must be 'bundle'");
+  if (typeof bundle.id !== 'string' || STIX_ID_RE.exec(bundle.id)?.[1] !== 'bundle') top('id', 'must be bundle--<uuid>');
+  if (bundle.objects === undefined) return result;
+  if (!Array.isArray(bundle.objects)) return { ...result, bundle: [...result.bundle, { path: 'objects', message: 'must be an array' }] };
+
+  const at = (i: number) => (path: string, message: string) => {
+    const list = result.objects.get(i) ?? [];
+    list.push({ path, message });
+    result.objects.set(i, list);
+  };
+  const seen = new Set<string>();
   for (const [i, o] of bundle.objects.entries()) {
-    if (isObj(o) && typeof o.id === 'string') ids.set(`${o.id}|${String(o.modified ?? '')}`, (ids.get(`${o.id}|${String(o.modified ?? '')}`) ?? 0) + 1);
-    validateObject(o, `objects[${i}]`, issue);
+    validateObject(o, `objects[${i}]`, at(i));
+    if (!isObj(o) || typeof o.id !== 'string') continue;
+    const key = `${o.id}|${String(o.modified ?? '')}`;
+    if (seen.has(key)) at(i)(`objects[${i}]`, `duplicate object ${o.id} (same id and modified)`);
+    seen.add(key);
   }
-  for (const [k, n] of ids) if (n > 1) issue('objects', `duplicate object ${k.split('|')[0]} (same id and modified)`);
-
   const present = new Set(bundle.objects.filter(isObj).map((o) => o.id));
-  for (const [i, o] of bundle.objects.entries()) if (isObj(o)) checkRefs(o, `objects[${i}]`, present, opts.requireResolvedRefs ?? false, issue);
-  return issues;
+  for (const [i, o] of bundle.objects.entries()) if (isObj(o)) checkRefs(o, `objects[${i}]`, present, opts.requireResolvedRefs ?? false, at(i));
+  return result;
 }
 
 function validateObject(o: unknown, path: string, issue: (p: string, m: string) => void): void {

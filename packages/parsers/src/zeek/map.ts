@@ -26,6 +26,18 @@ interface Spec {
 }
 
 const CONN_STATES = new Set<string>(ConnState.options);
+
+/** event.type per conn_state, exactly as Elastic's Zeek connection pipeline sets it. */
+export const CONN_STATE_TYPES: Record<ConnState, EvType[]> = {
+  S0: ['connection', 'start'], S1: ['connection', 'start'], SF: ['connection', 'start', 'end'], REJ: ['connection', 'start', 'denied'],
+  S2: ['connection', 'info'], S3: ['connection', 'info'], RSTO: ['connection', 'info'], RSTR: ['connection', 'info'], RSTOS0: ['connection', 'info'],
+  RSTRH: ['connection', 'info'], SH: ['connection', 'info'], SHR: ['connection', 'info'], OTH: ['connection', 'info'],
+};
+
+/** Zeek log → its key under `zeek.` where Elastic's integration names it differently. */
+const NAMESPACE: Record<string, string> = { conn: 'connection' };
+/** Fields renamed inside the namespace (Elastic: conn_state → zeek.connection.state). */
+const RENAMED: Record<string, Record<string, string>> = { conn: { conn_state: 'state' } };
 const first = (v: ZeekValue | undefined): ZeekValue | undefined => (Array.isArray(v) ? v[0] : v);
 
 /** Kerberos and NTLM clients come as `user/REALM`. */
@@ -44,23 +56,22 @@ const SPECS: Record<string, Spec> = {
     category: ['network'],
     type: ['connection'],
     extra: (f) => {
-      const ob = count(f.orig_bytes), rb = count(f.resp_bytes), op = count(f.orig_pkts), rp = count(f.resp_pkts);
+      // As Elastic's Zeek integration: source/destination bytes are IP-level bytes; the payload
+      // bytes (orig_bytes/resp_bytes) stay in zeek.connection, where the traffic features read them.
+      const ob = count(f.orig_ip_bytes), rb = count(f.resp_ip_bytes), op = count(f.orig_pkts), rp = count(f.resp_pkts);
       const state = str(f.conn_state);
+      const known = state && CONN_STATES.has(state) ? state : undefined;
+      const lo = bool(f.local_orig), lr = bool(f.local_resp);
       return {
-        event: { duration: secondsToNanos(f.duration) },
+        event: { duration: secondsToNanos(f.duration), type: known ? CONN_STATE_TYPES[known as ConnState] : undefined },
         network: {
           protocol: clip(str(f.service), 64),
           bytes: ob !== undefined && rb !== undefined ? ob + rb : undefined,
           packets: op !== undefined && rp !== undefined ? op + rp : undefined,
+          direction: lo === undefined || lr === undefined ? undefined : lo ? (lr ? 'internal' : 'outbound') : lr ? 'inbound' : 'external',
         },
-        source: { bytes: ob, packets: op },
-        destination: { bytes: rb, packets: rp },
-        connection: {
-          state: state && CONN_STATES.has(state) ? state : undefined,
-          history: clip(str(f.history), 256),
-          local_orig: bool(f.local_orig),
-          local_resp: bool(f.local_resp),
-        },
+        source: { bytes: ob, packets: op, mac: str(f.orig_l2_addr) },
+        destination: { bytes: rb, packets: rp, mac: str(f.resp_l2_addr) },
       };
     },
   },
@@ -68,7 +79,7 @@ const SPECS: Record<string, Spec> = {
     category: PROTOCOL, type: ['connection', 'protocol', 'info'], protocol: 'dns',
     extra: (f) => ({
       dns: {
-        id: num(f.trans_id),
+        id: f.trans_id === undefined ? undefined : str(String(first(f.trans_id))),
         question: { name: str(f.query), type: str(f.qtype_name), class: str(f.qclass_name) },
         response_code: str(f.rcode_name),
         answers: Array.isArray(f.answers) ? f.answers.map((data) => ({ data })) : undefined,
@@ -128,7 +139,7 @@ const SPECS: Record<string, Spec> = {
   },
   smtp: {
     category: PROTOCOL, type: CONN_PROTO, transport: 'tcp', protocol: 'smtp',
-    extra: (f) => ({ email: { from: { address: str(f.mailfrom) }, to: { address: Array.isArray(f.rcptto) ? f.rcptto : undefined }, subject: str(f.subject), message_id: str(f.msg_id) } }),
+    extra: (f) => ({ email: { from: { address: distinct(str(f.mailfrom)) }, to: { address: Array.isArray(f.rcptto) ? f.rcptto : undefined }, subject: str(f.subject), message_id: str(f.msg_id) } }),
   },
   ntlm: {
     category: ['network', 'authentication'], type: ['connection', 'info'], transport: 'tcp', protocol: 'ntlm',
@@ -151,6 +162,15 @@ const SPECS: Record<string, Spec> = {
     category: ['network'], type: ['info'],
     extra: (f) => ({ host: { ip: distinct(str(f.host)) } }),
   },
+  files: {
+    category: ['file'], type: ['info'],
+    extra: (f) => ({
+      file: { mime_type: str(f.mime_type), size: count(f.total_bytes) ?? count(f.seen_bytes), name: str(f.filename), hash: { md5: str(f.md5), sha1: str(f.sha1), sha256: str(f.sha256) } },
+      // Newer Zeek names no connection in files.log: the hosts that sent and received the file.
+      source: f['id.orig_h'] === undefined ? { ip: str(first(f.tx_hosts)) } : undefined,
+      destination: f['id.resp_h'] === undefined ? { ip: str(first(f.rx_hosts)) } : undefined,
+    }),
+  },
   known_services: {
     category: ['network'], type: ['info'],
     extra: (f) => ({
@@ -172,16 +192,21 @@ export function mapZeek(record: ZeekRecord): DraftOutcome {
   if (!ts) return { ok: false, reason: `zeek ${record.path}: record has no ts` };
   const spec = SPECS[record.path] ?? GENERIC;
   const rest: Rec = {};
-  for (const [k, v] of Object.entries(f)) if (!PROMOTED.has(k)) rest[k] = v;
+  const renamed = RENAMED[record.path] ?? {};
+  for (const [k, v] of Object.entries(f)) if (!PROMOTED.has(k)) rest[renamed[k] ?? k] = v;
   const srcIp = str(f['id.orig_h']);
   const dstIp = str(f['id.resp_h']);
+  const transport = spec.transport ?? str(f.proto);
+  // ICMP has no ports: Zeek writes the type and code in them; they move to zeek.<log>.icmp.
+  const icmp = transport === 'icmp';
+  if (icmp) rest.icmp = { type: port(f['id.orig_p']), code: port(f['id.resp_p']) };
   const base: Draft = {
     '@timestamp': ts,
     event: { kind: spec.kind ?? 'event', category: spec.category, type: spec.type, dataset: `zeek.${record.path}`, module: 'zeek' },
-    source: { ip: srcIp, port: port(f['id.orig_p']) },
-    destination: { ip: dstIp, port: port(f['id.resp_p']) },
-    network: { transport: spec.transport ?? str(f.proto), protocol: spec.protocol },
-    zeek: { session_id: str(f.uid), [record.path]: rest },
+    source: { ip: srcIp, port: icmp ? undefined : port(f['id.orig_p']) },
+    destination: { ip: dstIp, port: icmp ? undefined : port(f['id.resp_p']) },
+    network: { transport, protocol: spec.protocol, community_id: clip(str(f.community_id), 128) },
+    zeek: { session_id: str(f.uid), [NAMESPACE[record.path] ?? record.path]: rest },
   };
   const draft = deepMerge(base, spec.extra?.(f) ?? {});
   const related = distinct(draft.source?.ip, draft.destination?.ip);

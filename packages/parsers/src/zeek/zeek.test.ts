@@ -1,3 +1,4 @@
+import { communityId } from '../community-id.ts';
 import { describe, expect, it } from 'vitest';
 import { EcsEvent } from '@soc/schema';
 import { normaliseBatch, parseLine } from '../parse.ts';
@@ -79,13 +80,15 @@ describe('zeek conn mapping', () => {
   it('maps a flow field by field', () => {
     const e = expectOk(json.outcomes[0]);
     expect(e['@timestamp']).toBe('2018-03-24T17:15:21.255387Z');
-    expect(e.event).toMatchObject({ kind: 'event', category: ['network'], type: ['connection'], dataset: 'zeek.conn', module: 'zeek', duration: 1_500_000_000 });
-    expect(e.source).toEqual({ ip: '10.47.1.10', port: 52100, bytes: 120, packets: 6 });
-    expect(e.destination).toEqual({ ip: '10.47.3.200', port: 80, bytes: 4500, packets: 5 });
-    expect(e.network).toEqual({ transport: 'tcp', protocol: 'http', bytes: 4620, packets: 11 });
-    expect(e.connection).toEqual({ state: 'SF', history: 'ShADadFf', local_orig: true, local_resp: false });
+    // As Elastic's Zeek connection pipeline: event.type from conn_state, IP-level bytes in
+    // source/destination, payload bytes and the state under zeek.connection, direction from local_*.
+    expect(e.event).toMatchObject({ kind: 'event', category: ['network'], type: ['connection', 'start', 'end'], dataset: 'zeek.conn', module: 'zeek', duration: 1_500_000_000 });
+    expect(e.source).toEqual({ ip: '10.47.1.10', port: 52100, bytes: 440, packets: 6 });
+    expect(e.destination).toEqual({ ip: '10.47.3.200', port: 80, bytes: 4768, packets: 5 });
+    expect(e.network).toEqual({ transport: 'tcp', protocol: 'http', bytes: 5208, packets: 11, direction: 'outbound', community_id: communityId({ srcIp: '10.47.1.10', dstIp: '10.47.3.200', proto: 6, srcPort: 52100, dstPort: 80 }) });
+    expect(e).not.toHaveProperty('connection');
     expect(e.zeek?.session_id).toBe('C8DRTq3pYuvKxRbsAb');
-    expect(e.zeek?.conn).toMatchObject({ missed_bytes: 0, orig_ip_bytes: 440, resp_ip_bytes: 4768, tunnel_parents: [] });
+    expect(e.zeek?.connection).toMatchObject({ state: 'SF', history: 'ShADadFf', local_orig: true, local_resp: false, orig_bytes: 120, resp_bytes: 4500, missed_bytes: 0, orig_ip_bytes: 440, resp_ip_bytes: 4768, tunnel_parents: [] });
     expect(e.related?.ip).toEqual(['10.47.1.10', '10.47.3.200']);
     expect(e.event.original).toBe(fixtureLines('conn.json')[0]);
     expect(e.event.ingested).toBe(receivedAt.toISOString());

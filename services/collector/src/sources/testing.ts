@@ -26,9 +26,9 @@ export class RecordingIngest implements Ingest {
   }
 }
 
-export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const start = Date.now();
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for condition');
     await new Promise((r) => setTimeout(r, 10));
   }
