@@ -27,6 +27,7 @@ function leafViolation(type: string, v: unknown): string | undefined {
     case 'keyword':
       return termOk(v) ? undefined : 'not a keyword term';
     case 'text':
+    case 'match_only_text':
       // Every token is one term; the longest possible token is the whole string.
       return typeof v === 'string' && Buffer.byteLength(v) <= MAX_TERM_BYTES ? undefined : 'not indexable text';
     case 'ip':
