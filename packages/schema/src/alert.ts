@@ -21,8 +21,14 @@ export type TriageStatus = z.infer<typeof TriageStatus>;
  */
 const Keyword = z.string().max(1024);
 
-/** Keys and leaf values of the `flattened` fields (labels, explanation values), each one term. */
+/** Keys of the `flattened` fields (labels, explanation values). */
 const FlatKey = z.string().min(1).max(256);
+/**
+ * A leaf value of a `flattened` field: one term, so at most 32,766 UTF-8 bytes; 10,000 UTF-16
+ * units are at most 30,000 bytes. (Kept STIX objects in labels are bounded to this.)
+ */
+export const FLAT_VALUE_MAX = 10_000;
+const FlatValue = z.string().max(FLAT_VALUE_MAX);
 
 export const FeatureContribution = z.object({
   name: Keyword,
@@ -81,7 +87,7 @@ export const Alert = z.object({
     .optional(),
   /** Links to other alerts, e.g. "seen_by_partner_first". */
   links: z.array(z.object({ type: Keyword, alert_id: Keyword, origin: Keyword.optional() })).max(1000).optional(),
-  labels: z.record(FlatKey, Keyword).optional(),
+  labels: z.record(FlatKey, FlatValue).optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 export type AlertInput = z.input<typeof Alert>;
