@@ -6,6 +6,7 @@ import { benchSignals } from '@soc/signals';
 import { benchEmbeddedStore } from '@soc/store';
 import { SHIPPED_MODEL } from '@soc/cli/runtime';
 import { benchPipeline } from './pipeline.ts';
+import { benchConsole } from './console.ts';
 import { sqliteInsertBaseline } from './sqlite-baseline.ts';
 import { benchSyslogUdp } from './syslog-udp.ts';
 
@@ -31,6 +32,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   // Heap figures need `node --expose-gc` (the bench script passes it).
   signals: async () => benchSignals(),
   'syslog-udp': () => benchSyslogUdp(),
+  // With 100,000 alerts: server time of the console's first page and filtered queries.
+  console: () => benchConsole(),
 };
 
 const only = process.argv.slice(2);

@@ -1,54 +1,85 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AuthError, ConfigError } from '@soc/errors';
 import { readJsonConfig } from './json-file.ts';
 
 /**
- * API tokens. Sensors push events; analysts read and triage alerts; partners (other SOCs, threat
+ * API tokens and roles. Sensors push events; analysts read and triage alerts; leads also
+ * reopen, reassign and close; admins also manage users; partners (other SOCs, threat
  * intelligence platforms) read this SOC's TAXII collections and add to its inbox, under their
- * credential's name. None can do another's job. Tokens are bearer secrets kept in `credentials.json` (mode 0600) in the data directory or
- * supplied by the environment; in memory only their SHA-256 is kept.
+ * credential's name. A sensor cannot do an analyst's job nor the reverse. Tokens are bearer
+ * secrets kept in `credentials.json` (mode 0600) in the data directory or supplied by the
+ * environment; in memory only their SHA-256 is kept.
  */
-export const Role = z.enum(['analyst', 'sensor', 'partner']);
+export const Role = z.enum(['analyst', 'lead', 'admin', 'sensor', 'partner']);
 export type Role = z.infer<typeof Role>;
+
+/** What each role may also act as: lead ⊇ analyst, admin ⊇ lead. */
+const IMPLIES: Record<Role, readonly Role[]> = { sensor: ['sensor'], partner: ['partner'], analyst: ['analyst'], lead: ['lead', 'analyst'], admin: ['admin', 'lead', 'analyst'] };
+
+export const roleAllows = (role: Role, allowed: readonly Role[]): boolean => IMPLIES[role].some((r) => allowed.includes(r));
+
+/** The initial console user; its generated password lives in credentials.json until changed. */
+export const InitialUser = z.object({ name: z.string().min(1).max(128), role: z.literal('admin'), password: z.string().min(12).max(256) });
+export type InitialUser = z.infer<typeof InitialUser>;
 
 export const Credential = z.object({ name: z.string().min(1).max(128), role: Role, token: z.string().min(24).max(256) });
 export type Credential = z.infer<typeof Credential>;
-export const CredentialsFile = z.object({ version: z.literal(1), credentials: z.array(Credential).min(1) });
+export const CredentialsFile = z.object({ version: z.literal(1), credentials: z.array(Credential).min(1), users: z.array(InitialUser).optional() });
+type CredentialsFile = z.infer<typeof CredentialsFile>;
 
 export interface Principal {
   name: string;
   role: Role;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export const newToken = (role: Role): string => `soc_${role[0]}_${randomBytes(32).toString('base64url')}`;
+export const bearerToken = (authorization: string | undefined): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+
+const TOKEN_PREFIX: Record<Role, string> = { analyst: 'a', lead: 'l', admin: 'x', sensor: 's', partner: 'p' };
+export const newToken = (role: Role): string => `soc_${TOKEN_PREFIX[role]}_${randomBytes(32).toString('base64url')}`;
+
+export const newPassword = (): string => randomBytes(18).toString('base64url');
 
 export const CREDENTIALS_FILE = 'credentials.json';
 
 /**
- * Loads DIR/credentials.json, creating it with one analyst and one sensor token on first start.
- * Returns the file's path and whether it was just created.
+ * Loads DIR/credentials.json, creating it on first start with one analyst and one sensor token
+ * and the initial `admin` console user with a generated password (a file from before console
+ * users gets the admin added). Returns the file's path and whether it was just created.
  */
-export function ensureCredentials(dataDir: string): { path: string; created: boolean; credentials: Credential[] } {
+export function ensureCredentials(dataDir: string): { path: string; created: boolean; credentials: Credential[]; users: InitialUser[] } {
   const path = join(dataDir, CREDENTIALS_FILE);
-  if (existsSync(path)) return { path, created: false, credentials: readCredentials(path) };
+  const admin = (): InitialUser[] => [{ name: 'admin', role: 'admin', password: newPassword() }];
+  if (existsSync(path)) {
+    const file = readCredentialsFile(path);
+    const users = file.users ?? admin();
+    if (file.users === undefined) writeCredentials(path, { ...file, users });
+    return { path, created: false, credentials: file.credentials, users };
+  }
   const credentials: Credential[] = [
     { name: 'analyst', role: 'analyst', token: newToken('analyst') },
     { name: 'sensor', role: 'sensor', token: newToken('sensor') },
   ];
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ version: 1, credentials }, null, 2) + '\n', { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
-  return { path, created: true, credentials };
+  const users = admin();
+  writeCredentials(path, { version: 1, credentials, users });
+  return { path, created: true, credentials, users };
 }
 
+function writeCredentials(path: string, file: CredentialsFile): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+const readCredentialsFile = (path: string): CredentialsFile => readJsonConfig(path, CredentialsFile, 'credentials file', 'credentials');
+
 export function readCredentials(path: string): Credential[] {
-  return readJsonConfig(path, CredentialsFile, 'credentials file', 'credentials').credentials;
+  return readCredentialsFile(path).credentials;
 }
 
 /** Tokens from the environment: SOC_ANALYST_TOKENS / SOC_SENSOR_TOKENS / SOC_PARTNER_TOKENS, comma-separated. */
@@ -74,13 +105,18 @@ export class TokenVerifier {
   }
 
   /** Throws AuthError 401 without a valid bearer token, 403 when its role is not allowed. */
-  authorize(authorization: string | undefined, allowed: readonly Role[]): Principal {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!m) throw new AuthError('missing bearer token', 401);
+  /** The principal of a bearer token, or undefined when the token is unknown. */
+  lookup(token: string): Principal | undefined {
     // Hashing first makes the map lookup independent of how much of a guess matches.
-    const p = this.byHash.get(sha256(m[1]!));
+    return this.byHash.get(sha256(token));
+  }
+
+  authorize(authorization: string | undefined, allowed: readonly Role[]): Principal {
+    const token = bearerToken(authorization);
+    if (!token) throw new AuthError('missing bearer token', 401);
+    const p = this.lookup(token);
     if (!p) throw new AuthError('invalid token', 401);
-    if (!allowed.includes(p.role)) throw new AuthError(`role ${p.role} may not do this`, 403);
+    if (!roleAllows(p.role, allowed)) throw new AuthError(`role ${p.role} may not do this`, 403);
     return p;
   }
 }

@@ -14,6 +14,7 @@ export function opsRoutes(metrics: Metrics, health: HealthCheck): Route[] {
     {
       method: 'GET',
       path: '/healthz',
+      roles: [],
       public: true,
       handler: async ({ res }) => sendJson(res, 200, { status: 'ok' }),
     },

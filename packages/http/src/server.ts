@@ -14,37 +14,37 @@ import { certificatePrincipal, createWebServer, type WebTls } from './tls.ts';
  * mapping from SocError to status codes.
  */
 
-export interface PublicRequestContext {
+export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
   params: Record<string, string>;
   query: URLSearchParams;
-}
-
-export interface RequestContext extends PublicRequestContext {
   principal: Principal;
 }
 
-interface RouteBase {
+export interface Route {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** e.g. `/v1/alerts/:id` */
   path: string;
-}
-
-/** A route for token holders of the given roles. */
-export interface AuthRoute extends RouteBase {
-  public?: false;
   roles: readonly Role[];
+  /** Served without authentication (login, the console's static files); rate-limited by address. */
+  public?: boolean;
   handler: (ctx: RequestContext) => Promise<void>;
 }
 
-/** The one kind of route that must answer without a token (liveness); it must reveal nothing. */
-export interface PublicRoute extends RouteBase {
-  public: true;
-  handler: (ctx: PublicRequestContext) => Promise<void>;
+/** Authorises a whole request (bearer token or session cookie with CSRF), see @soc/auth. */
+export interface RequestAuthorizer {
+  authorizeRequest(req: IncomingMessage, allowed: readonly Role[]): Principal;
 }
 
-export type Route = AuthRoute | PublicRoute;
+const ANONYMOUS: Principal = { name: 'anonymous', role: 'sensor' };
+
+function authorize(verifier: TokenVerifier | RequestAuthorizer, req: IncomingMessage, r: Pick<Route, 'roles' | 'public'>): Principal {
+  if (r.public) return ANONYMOUS;
+  const cert = certificatePrincipal(req, r.roles);
+  if (cert) return cert;
+  return 'authorizeRequest' in verifier ? verifier.authorizeRequest(req, r.roles) : verifier.authorize(req.headers.authorization, r.roles);
+}
 
 export class HttpError extends SocError {
   constructor(
@@ -62,10 +62,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(data);
 }
 
-type CompiledRoute = Route & {
+interface CompiledRoute extends Route {
   regex: RegExp;
   keys: string[];
-};
+}
 
 function compile(route: Route): CompiledRoute {
   const keys: string[] = [];
@@ -178,7 +178,9 @@ export async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>, li
 export interface HttpServiceOptions {
   service: string;
   routes: Route[];
-  verifier: TokenVerifier;
+  verifier: TokenVerifier | RequestAuthorizer;
+  /** Set on every response (security headers). */
+  responseHeaders?: Record<string, string>;
   logger: Logger;
   metrics: Metrics;
   /** Requests per second per token. */
@@ -250,18 +252,14 @@ export function createHttpHandler(o: HttpServiceOptions): (req: IncomingMessage,
       matchedPath = true;
       if (r.method !== req.method) continue;
       route.label = r.path;
-      if (r.public) {
-        await r.handler({ req, res, params: decodeParams(r, m), query: url.searchParams });
-        return;
-      }
-      const principal = certificatePrincipal(req, r.roles) ?? o.verifier.authorize(req.headers.authorization, r.roles);
-      const wait = limiter.take(principal.name);
+      const principal = authorize(o.verifier, req, r);
+      const wait = limiter.take(r.public ? `ip:${req.socket.remoteAddress}` : principal.name);
       if (wait > 0) throw new HttpError(429, 'rate limit exceeded', { 'retry-after': String(wait) });
       await r.handler({ req, res, params: decodeParams(r, m), query: url.searchParams, principal });
       return;
     }
     // Which paths exist is only told to a caller with a valid token.
-    if (!certificatePrincipal(req, everyRole)) o.verifier.authorize(req.headers.authorization, everyRole);
+    authorize(o.verifier, req, { roles: everyRole });
     throw new HttpError(matchedPath ? 405 : 404, matchedPath ? 'method not allowed' : 'not found');
   };
 
@@ -283,6 +281,7 @@ export function createHttpHandler(o: HttpServiceOptions): (req: IncomingMessage,
   };
 
   return (req, res) => {
+    for (const [k, v] of Object.entries(o.responseHeaders ?? {})) res.setHeader(k, v);
     const route = { label: 'unmatched' };
     res.once('finish', () => o.metrics.httpRequests.inc({ service: o.service, route: route.label, status: String(res.statusCode) }));
     handle(req, res, route)

@@ -75,6 +75,8 @@ export const Alert = z.object({
   origin: AlertOrigin,
   tlp: Tlp.default('AMBER'),
   status: TriageStatus.default('new'),
+  /** The analyst working on it (a console user name); kept, like status, across re-upserts. */
+  assignee: z.string().min(1).max(128).optional(),
   /** Present on alerts received from a partner SOC. */
   federation: z
     .object({

@@ -3,7 +3,9 @@ import { ValidationError } from '@soc/errors';
 import { severityRank, type Alert } from '@soc/schema';
 import { AlertQuery, type AggregationRequest, type AlertQueryInput, type AlertStore, type Bucket } from './port.ts';
 import { buildAlerts, FIXTURE_START_MS } from './fixtures.ts';
-import { parseFreeText, sortValue, textWords, timeMs } from './query.ts';
+import { evaluate, parseQuery, QueryError } from '@soc/query';
+import { sortValue, timeMs } from './query.ts';
+import { ConflictError } from './triage.ts';
 
 /**
  * The behaviour every AlertStore adapter must share. Expected results are computed here from the
@@ -16,21 +18,8 @@ const q = (input: AlertQueryInput = {}): AlertQuery => AlertQuery.parse({ limit:
 
 // ---------------------------------------------------------------- oracle
 
-function phraseIn(words: string[], clause: { words: string[]; prefix: boolean }): boolean {
-  const n = clause.words.length;
-  for (let i = 0; i + n <= words.length; i++) {
-    const ok = clause.words.every((w, j) => (clause.prefix && j === n - 1 ? (words[i + j] ?? '').startsWith(w) : words[i + j] === w));
-    if (ok) return true;
-  }
-  return false;
-}
-
-function textMatches(a: Alert, text: string): boolean {
-  const fields = [a.message, a.rule.name, a.explanation.summary].map(textWords);
-  return parseFreeText(text).every((c) => fields.some((f) => phraseIn(f, c)));
-}
-
-export function oracleMatches(a: Alert, f: AlertQuery): boolean {
+/** `now` of the oracle; relative times in the test table are far enough from the fixture to be stable. */
+export function oracleMatches(a: Alert, f: AlertQuery, nowMs = Date.now()): boolean {
   const ts = timeMs(a['@timestamp']);
   const anyOf = <T>(vs: readonly T[] | undefined, v: T | undefined) => vs === undefined || (v !== undefined && vs.includes(v));
   const eq = <T>(want: T | undefined, v: T | undefined) => want === undefined || want === v;
@@ -47,7 +36,7 @@ export function oracleMatches(a: Alert, f: AlertQuery): boolean {
     anyOf(f.status, a.status) &&
     eq(f.origin, a.origin.soc) &&
     anyOf(f.tlp, a.tlp) &&
-    (f.q === undefined || textMatches(a, f.q))
+    (f.q === undefined || evaluate(parseQuery(f.q), a, nowMs))
   );
 }
 
@@ -168,7 +157,12 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
       { q: 'cafe NAIVE' },
       { q: 'dns tunnel*  sensor-3' },
       { severity_min: 'low' },
-      { q: '***' },
+      { q: '*' },
+      { q: 'severity >= high AND NOT detector:rules' },
+      { q: 'source.ip:10.0.0.0/8 OR destination.ip:2001:db8::/32' },
+      { q: 'host.name:web-* -status:new' },
+      { q: 'score > 0.5 scan*' },
+      { q: '(beacon OR tunnel) AND -host.name:*' },
       { severity_min: 'medium', detector: 'anomaly', q: 'scan', status: ['new', 'acknowledged', 'in_progress'] },
       { ip: '192.168.1.10', tlp: ['AMBER'], from: mid },
     ];
@@ -181,8 +175,8 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
     });
 
     it('filters are not vacuous: the fixture exercises each one', () => {
-      // Skips the first (no filter) and the last four (match-all and combinations).
-      for (const c of filterCases.slice(1, -4)) {
+      // Skips the first (no filter) and the last nine (match-all and combinations).
+      for (const c of filterCases.slice(1, -9)) {
         const n = fixture.filter((a) => oracleMatches(a, q(c))).length;
         expect(n, JSON.stringify(c)).toBeGreaterThan(0);
         expect(n, JSON.stringify(c)).toBeLessThan(fixture.length);
@@ -253,6 +247,8 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         by_detector: oracleTerms(matching, (a) => a.detector, req.size),
         by_rule: oracleTerms(matching, (a) => a.rule.id, req.size),
         by_host: oracleTerms(matching, (a) => a.host?.name, req.size),
+        by_source: oracleTerms(matching, (a) => a.source?.ip, req.size),
+        by_destination: oracleTerms(matching, (a) => a.destination?.ip, req.size),
         over_time: oracleHistogram(matching, step),
       });
     });
@@ -278,7 +274,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
       for (const a of batch.slice(0, 5)) expect(await store.get(a.id)).toEqual(a);
     });
 
-    it('merges a re-upsert: keeps triage status, max count, min first_seen, max last_seen, union of events', async () => {
+    it('merges a re-upsert: keeps triage status and assignee, max count, min first_seen, max last_seen, union of events', async () => {
       const [base] = buildAlerts(1, 5);
       const original: Alert = {
         ...(base as Alert),
@@ -291,8 +287,9 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
         status: 'new',
       };
       await store.upsert([original]);
-      const triaged = await store.setStatus(original.id, 'in_progress');
-      expect(triaged?.status).toBe('in_progress');
+      await store.triage(original.id, { status: 'acknowledged', assignee: 'alice' }, 'alice');
+      const triaged = await store.triage(original.id, { status: 'in_progress' }, 'alice');
+      expect(triaged?.alert.status).toBe('in_progress');
 
       const reprocessed: Alert = {
         ...original,
@@ -308,6 +305,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
       expect(await store.get(original.id)).toEqual({
         ...reprocessed,
         status: 'in_progress',
+        assignee: 'alice',
         count: 3,
         first_seen: reprocessed.first_seen,
         last_seen: original.last_seen,
@@ -330,11 +328,12 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
 
     it('sets the status, and reports an unknown id as null', async () => {
       const [a] = buildAlerts(1, 8);
-      await store.upsert([a as Alert]);
-      const updated = await store.setStatus((a as Alert).id, 'false_positive');
-      expect(updated).toEqual({ ...a, status: 'false_positive' });
-      expect(await store.get((a as Alert).id)).toEqual(updated);
-      expect(await store.setStatus('no-such-alert-id', 'resolved')).toBeNull();
+      const alert = { ...(a as Alert), status: 'new' as const };
+      await store.upsert([alert]);
+      const updated = await store.triage(alert.id, { status: 'false_positive' }, 'alice');
+      expect(updated?.alert).toEqual({ ...alert, status: 'false_positive' });
+      expect(await store.get(alert.id)).toEqual(updated?.alert);
+      expect(await store.triage('no-such-alert-id', { status: 'resolved' }, 'alice')).toBeNull();
     });
 
     it('reports invalid alerts as non-retriable failures and stores the rest', async () => {
@@ -352,4 +351,234 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
       expect(await store.get((good[1] as Alert).id)).toEqual(good[1]);
     });
   });
+
+  describe(`${name}: query language`, () => {
+    let store: AlertStore;
+    let cleanup: () => Promise<void>;
+    const now = Date.now();
+    const fixture = kqlAlerts(now);
+    beforeAll(async () => {
+      ({ store, cleanup } = await makeStore());
+      expect((await store.upsert([...buildAlerts(60, 77), ...fixture])).failed).toEqual([]);
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it.each(KQL_TABLE)('%s', async (text, want) => {
+      const got = await store.search(q({ q: text, detector: KQL_DETECTOR }));
+      expect(got.alerts.map((a) => a.id).sort()).toEqual(want.map((n) => `kql-alert-${n}`));
+      // The reference evaluator agrees with the table, so the table is what the language means.
+      expect(fixture.filter((a) => evaluate(parseQuery(text), a, Date.now())).map((a) => a.id).sort()).toEqual(want.map((n) => `kql-alert-${n}`));
+    });
+
+    it.each(KQL_ERRORS)('refuses %j with the position %i, never an empty or full result', async (text, position) => {
+      const err = await store.search(q({ q: text })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QueryError);
+      expect((err as QueryError).position).toBe(position);
+      await expect(store.aggregate(q({ q: text }), { interval: '1h', size: 5 })).rejects.toBeInstanceOf(QueryError);
+    });
+  });
+
+  describe(`${name}: triage, audit trail and cases`, () => {
+    let store: AlertStore;
+    let cleanup: () => Promise<void>;
+    const alerts = buildAlerts(3, 31).map((a, i) => ({ ...a, id: `triage-alert-${i}`, status: 'new' as const }));
+    const [a0, a1, a2] = alerts as [Alert, Alert, Alert];
+    beforeAll(async () => {
+      ({ store, cleanup } = await makeStore());
+      await store.upsert(alerts);
+    });
+    afterAll(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    it('enforces the status workflow and records who changed what', async () => {
+      const r1 = await store.triage(a0.id, { status: 'acknowledged', assignee: 'alice', comment: 'looking' }, 'alice');
+      expect(r1?.alert).toMatchObject({ status: 'acknowledged', assignee: 'alice' });
+      expect(r1?.entries.map((e) => [e.action, e.actor, e.from ?? null, e.to ?? null, e.text ?? null])).toEqual([
+        ['status', 'alice', 'new', 'acknowledged', null],
+        ['assign', 'alice', null, 'alice', null],
+        ['comment', 'alice', null, null, 'looking'],
+      ]);
+      await expect(store.triage(a0.id, { status: 'resolved' }, 'alice')).rejects.toBeInstanceOf(ConflictError);
+      await expect(store.triage(a0.id, { status: 'new' }, 'alice')).rejects.toBeInstanceOf(ConflictError);
+      expect((await store.get(a0.id))?.status).toBe('acknowledged');
+      await store.triage(a0.id, { status: 'in_progress' }, 'alice');
+      await store.triage(a0.id, { status: 'resolved', comment: 'blocked at the firewall' }, 'bob');
+      // Reopen.
+      const reopened = await store.triage(a0.id, { status: 'acknowledged', assignee: null }, 'lead1');
+      expect(reopened?.alert.status).toBe('acknowledged');
+      expect(reopened?.alert.assignee).toBeUndefined();
+      // Unchanged values record nothing.
+      expect((await store.triage(a0.id, { status: 'acknowledged' }, 'lead1'))?.entries).toEqual([]);
+
+      const trail = await store.audit({ target_kind: 'alert', target_id: a0.id, limit: 100 });
+      expect(trail.map((e) => `${e.actor}:${e.action}:${e.to ?? e.text ?? ''}`)).toEqual([
+        'alice:status:acknowledged',
+        'alice:assign:alice',
+        'alice:comment:looking',
+        'alice:status:in_progress',
+        'bob:status:resolved',
+        'bob:comment:blocked at the firewall',
+        'lead1:status:acknowledged',
+        'lead1:assign:',
+      ]);
+      for (const e of trail) expect(Number.isFinite(Date.parse(e.at))).toBe(true);
+      expect((await store.audit({ target_kind: 'alert', target_id: a0.id, limit: 2 })).map((e) => e.action)).toEqual(['status', 'assign']);
+      expect((await store.audit({ actor: 'bob', limit: 100 })).length).toBe(2);
+    });
+
+    it('runs the guard on the stored alert and changes nothing when it refuses', async () => {
+      const refuse = (cur: Alert) => {
+        if (cur.status === 'new') throw new ConflictError('no');
+      };
+      await expect(store.triage(a1.id, { comment: 'x' }, 'eve', refuse)).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.audit({ target_kind: 'alert', target_id: a1.id, limit: 10 })).toEqual([]);
+      expect(await store.triage('no-such-alert', { comment: 'x' }, 'eve')).toBeNull();
+    });
+
+    it('keeps status and assignee across a re-upsert, and the query language sees the assignee', async () => {
+      await store.triage(a2.id, { status: 'acknowledged', assignee: 'carol' }, 'carol');
+      await store.upsert([{ ...a2, message: 'reprocessed' }]);
+      expect(await store.get(a2.id)).toEqual({ ...a2, message: 'reprocessed', status: 'acknowledged', assignee: 'carol' });
+      expect((await store.search(q({ q: 'assignee:carol' }))).alerts.map((a) => a.id)).toEqual([a2.id]);
+      expect((await store.search(q({ q: 'assignee:*' }))).alerts.map((a) => a.id).sort()).toEqual([a2.id]);
+    });
+
+    it('creates, lists, updates and audits cases', async () => {
+      const c1 = await store.createCase({ title: 'SSH campaign', severity: 'high', tlp: 'AMBER', alert_ids: [a0.id, a1.id, a0.id] }, 'alice');
+      expect(c1).toMatchObject({ title: 'SSH campaign', severity: 'high', tlp: 'AMBER', status: 'open', assignee: null, alert_ids: [a0.id, a1.id], notes: [], created_by: 'alice' });
+      expect(await store.getCase(c1.id)).toEqual(c1);
+      await new Promise((r) => setTimeout(r, 5));
+      const c2 = await store.createCase({ title: 'Second' }, 'bob');
+      expect(c2).toMatchObject({ severity: 'medium', tlp: 'AMBER', alert_ids: [] });
+      expect((await store.listCases({ limit: 10 })).map((c) => c.id)).toEqual([c2.id, c1.id]);
+
+      await new Promise((r) => setTimeout(r, 5));
+      const u = await store.updateCase(c1.id, { status: 'in_progress', assignee: 'bob', add_alerts: [a2.id], remove_alerts: [a1.id], note: 'contained' }, 'bob');
+      expect(u).toMatchObject({ status: 'in_progress', assignee: 'bob', alert_ids: [a0.id, a2.id] });
+      expect(u?.notes.map((n) => [n.author, n.text])).toEqual([['bob', 'contained']]);
+      expect(await store.getCase(c1.id)).toEqual(u);
+      expect((await store.listCases({ limit: 10 })).map((c) => c.id)).toEqual([c1.id, c2.id]);
+      expect((await store.listCases({ status: 'open', limit: 10 })).map((c) => c.id)).toEqual([c2.id]);
+      expect(await store.updateCase(c1.id, { status: 'in_progress' }, 'bob')).toEqual(u);
+
+      const trail = await store.audit({ target_kind: 'case', target_id: c1.id, limit: 100 });
+      expect(trail.map((e) => `${e.actor}:${e.action}`)).toEqual([
+        'alice:case_create',
+        'alice:case_link',
+        'alice:case_link',
+        'bob:case_update',
+        'bob:case_update',
+        'bob:case_link',
+        'bob:case_unlink',
+        'bob:case_note',
+      ]);
+      expect(await store.getCase('case-none')).toBeNull();
+      expect(await store.updateCase('case-none', { note: 'x' }, 'bob')).toBeNull();
+    });
+  });
 }
+
+// ---------------------------------------------------------------- the query language table
+
+const KQL_DETECTOR = 'kqltest';
+
+function kqlAlerts(now: number): Alert[] {
+  const [template] = buildAlerts(1, 3);
+  const base = template as Alert;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const make = (n: number, ms: number, over: Partial<Alert>): Alert => {
+    const { host: _h, source: _s, destination: _d, network: _n, assignee: _a, ...rest } = base;
+    return { ...rest, id: `kql-alert-${n}`, detector: KQL_DETECTOR, '@timestamp': iso(ms), first_seen: iso(ms), last_seen: iso(ms), status: 'new', ...over };
+  };
+  return [
+    make(1, now - 30 * 60_000, {
+      message: 'ET SCAN Potential SSH Scan',
+      rule: { id: '2001219', name: 'ET SCAN Potential SSH Scan' },
+      explanation: { summary: 'signature match' },
+      severity: 'medium',
+      score: 0.5,
+      source: { ip: '203.0.113.5', port: 40000 },
+      destination: { ip: '10.0.0.5', port: 22 },
+      host: { name: 'web-01' },
+    }),
+    make(2, now - 2 * 3_600_000, {
+      message: 'ET SCAN Suspicious inbound to mssql port 1433',
+      rule: { id: '2010935', name: 'ET SCAN Suspicious inbound to mssql port 1433' },
+      explanation: { summary: 'signature match' },
+      severity: 'high',
+      score: 0.85,
+      source: { ip: '10.1.2.3', port: 50000 },
+      destination: { ip: '192.168.1.20', port: 1433 },
+      host: { name: 'db-01' },
+    }),
+    make(3, now - 3 * 86_400_000, {
+      message: 'Anomalous traffic volume',
+      rule: { id: 'anomaly-volume', name: 'Volume anomaly' },
+      explanation: { summary: 'bytes far above baseline' },
+      severity: 'critical',
+      score: 0.97,
+      source: { ip: '2001:db8::1' },
+      destination: { ip: '10.0.0.5', port: 53 },
+      network: { protocol: 'dns' },
+    }),
+    make(4, Date.parse('2024-03-01T08:00:00Z'), {
+      message: 'ET POLICY telnet login <img src=x onerror=alert(1)>',
+      rule: { id: '2100001', name: '<img src=x onerror=alert(1)>' },
+      explanation: { summary: 'policy' },
+      severity: 'low',
+      score: 0.2,
+      source: { ip: '172.16.0.9', port: 41000 },
+      destination: { ip: '172.16.0.1', port: 23 },
+      host: { name: 'mail.example.org' },
+    }),
+  ];
+}
+
+/** Query, and the fixture alerts it must find on every store. */
+export const KQL_TABLE: [string, number[]][] = [
+  ['scan -ssh', [2]],
+  ['ssh OR mssql', [1, 2]],
+  ['severity:high', [2]],
+  ['severity >= high', [2, 3]],
+  ['score >= 0.8', [2, 3]],
+  ['score > 0.2 AND score < 0.9', [1, 2]],
+  ['source.ip:10.0.0.0/8', [2]],
+  ['ip:10.0.0.5', [1, 3]],
+  ['source.ip:2001:db8:0::1', [3]],
+  ['source.ip:2001:db8::/32', [3]],
+  ['destination.ip:172.16.0.0/12', [4]],
+  ['@timestamp > now-1h', [1]],
+  ['@timestamp >= now-1d', [1, 2]],
+  ['@timestamp < 2024-03-02', [4]],
+  ['host.name:web-*', [1]],
+  ['host.name:*', [1, 2, 4]],
+  ['NOT host.name:*', [3]],
+  ['-host.name:db-01', [1, 3, 4]],
+  ['rule.id:2001219', [1]],
+  ['destination.port:22 OR destination.port:23', [1, 4]],
+  ['destination.port >= 1000', [2]],
+  ['(scan OR telnet) AND severity <= medium', [1, 4]],
+  ['message:"potential ssh"', [1]],
+  ['rule.name:mssql', [2]],
+  ['"img src"', [4]],
+  ['network.protocol:dns', [3]],
+  ['detector:(kqltest OR nothing) tra*', [3]],
+  ['NOT (scan OR anomalous)', [4]],
+  ['onerror', [4]],
+  ['*', [1, 2, 3, 4]],
+];
+
+/** Bad queries and the position of their error. */
+export const KQL_ERRORS: [string, number][] = [
+  ["'", 0],
+  ['"scan', 0],
+  ['scan )', 5],
+  ['nosuch:x', 0],
+  ['severity:urgent', 9],
+  ['ssh OR', 6],
+];

@@ -52,6 +52,9 @@ function harness(opts: { aliasExists?: boolean } = {}) {
   route('HEAD', '/_alias/:name', () =>
     opts.aliasExists ? '' : new errors.ResponseError({ body: '', statusCode: 404, headers: {}, warnings: null, meta: {} as never }),
   );
+  for (const index of ['/soc-alerts-audit', '/soc-alerts-cases']) {
+    route('HEAD', index, () => (opts.aliasExists ? '' : new errors.ResponseError({ body: '', statusCode: 404, headers: {}, warnings: null, meta: {} as never })));
+  }
   route('PUT', '/:index', () => ok({ acknowledged: true, shards_acknowledged: true, index: INDEX }));
   const client = new Client({ node: 'http://127.0.0.1:9200', Connection: mock.getConnection(), maxRetries: 0 });
   const store = createElasticsearchStore({ node: 'http://127.0.0.1:9200', client, maxRetries: 3, retryInitialDelayMs: 1, retentionDays: 30 });
@@ -75,9 +78,14 @@ describe('elasticsearch adapter: setup', () => {
       'PUT /_ilm/policy/soc-alerts-ilm',
       'PUT /_component_template/soc-alerts-mappings',
       'PUT /_index_template/soc-alerts',
+      'HEAD /soc-alerts-audit',
+      'PUT /soc-alerts-audit',
+      'HEAD /soc-alerts-cases',
+      'PUT /soc-alerts-cases',
       'HEAD /_alias/soc-alerts',
       `PUT /${INDEX}`,
     ]);
+    expect((h.seen[4]?.body as { mappings: { dynamic: string } }).mappings.dynamic).toBe('strict');
     expect(h.seen[0]?.body).toEqual({
       policy: {
         phases: {
@@ -100,7 +108,7 @@ describe('elasticsearch adapter: setup', () => {
       priority: 200,
       template: { settings: { 'index.lifecycle.name': 'soc-alerts-ilm', 'index.lifecycle.rollover_alias': 'soc-alerts' } },
     });
-    expect(h.seen[4]?.body).toEqual({ aliases: { 'soc-alerts': { is_write_index: true } } });
+    expect(h.seen[8]?.body).toEqual({ aliases: { 'soc-alerts': { is_write_index: true } } });
   });
 
   it('maps every field of the stored document explicitly, and the document reads back as the alert', () => {
@@ -240,11 +248,10 @@ describe('elasticsearch adapter: queries', () => {
             { term: { 'soc.origin.soc': 'soc-lv' } },
             { terms: { 'soc.tlp': ['RED'] } },
             {
-              simple_query_string: {
-                query: 'port "lateral movement" exfil* "foo bar"',
-                fields: ['message', 'rule.name.text', 'soc.explanation.summary'],
-                default_operator: 'and',
-                flags: 'PHRASE|PREFIX|WHITESPACE',
+              bool: {
+                filter: ['port', '"lateral movement"', 'exfil*', '"foo bar"'].map((query) => ({
+                  simple_query_string: { query, fields: ['message', 'rule.name.text', 'soc.explanation.summary'], default_operator: 'and', flags: 'PHRASE|PREFIX|WHITESPACE' },
+                })),
               },
             },
           ],
@@ -273,6 +280,8 @@ describe('elasticsearch adapter: queries', () => {
         by_detector: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [{ key: 'rules', doc_count: 9 }] },
         by_rule: { doc_count_error_upper_bound: 0, sum_other_doc_count: 2, buckets: [{ key: 'rules-1', doc_count: 7 }] },
         by_host: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [] },
+        by_source: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [{ key: '10.0.0.1', doc_count: 9 }] },
+        by_destination: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [] },
         over_time: {
           buckets: [
             { key_as_string: '2024-03-01T05:00:00.000Z', key: hour, doc_count: 4 },
@@ -292,6 +301,8 @@ describe('elasticsearch adapter: queries', () => {
         by_detector: terms('soc.detector'),
         by_rule: terms('rule.id'),
         by_host: terms('host.name'),
+        by_source: terms('source.ip'),
+        by_destination: terms('destination.ip'),
         over_time: { date_histogram: { field: '@timestamp', fixed_interval: '1h', min_doc_count: 1 } },
       },
     });
@@ -301,32 +312,60 @@ describe('elasticsearch adapter: queries', () => {
       by_detector: [{ key: 'rules', count: 9 }],
       by_rule: [{ key: 'rules-1', count: 7 }],
       by_host: [],
+      by_source: [{ key: '10.0.0.1', count: 9 }],
+      by_destination: [],
       over_time: [{ key: '2024-03-01T05:00:00.000Z', count: 4 }, { key: '2024-03-01T07:00:00.000Z', count: 5 }],
     });
   });
 
-  it('sets the status on the concrete index and returns the updated alert', async () => {
+  it('triages with optimistic concurrency on the concrete index, retries a conflict, then appends the audit entries', async () => {
     const h = harness({ aliasExists: true });
     const [a] = buildAlerts(1, 25) as [Alert];
+    const stored = { ...a, status: 'new' as const };
+    let seqNo = 5;
     h.route('POST', '/soc-alerts/_search', (p) => {
       const ids = (p.body as { query: { ids: { values: string[] } } }).query.ids.values;
-      return h.searchHits(ids.includes(a.id) ? [{ _id: a.id, _index: 'soc-alerts-000002' }] : []);
+      return h.searchHits(ids.includes(a.id) ? [{ _id: a.id, _index: 'soc-alerts-000002', _source: toEsDoc(stored), _seq_no: seqNo, _primary_term: 1 } as never] : []);
     });
-    h.route('POST', '/:index/_update/:id', (p) => ({
-      _index: 'soc-alerts-000002',
-      _id: a.id,
-      _version: 2,
-      result: 'updated',
-      _shards: { total: 2, successful: 1, failed: 0 },
-      _seq_no: 5,
-      _primary_term: 1,
-      get: { _seq_no: 5, _primary_term: 1, found: true, _source: { ...toEsDoc(a), soc: { ...(toEsDoc(a).soc as object), ...(p.body as { doc: { soc: object } }).doc.soc } } },
-    }));
-    expect(await h.store.setStatus(a.id, 'resolved')).toEqual({ ...a, status: 'resolved' });
-    const [update] = h.of('POST', `/soc-alerts-000002/_update/${a.id}`);
-    expect(update?.body).toEqual({ doc: { soc: { status: 'resolved' } }, _source: true });
-    expect(update?.querystring).toEqual({ refresh: 'wait_for' });
-    expect(await h.store.setStatus('missing-alert-id', 'resolved')).toBeNull();
+    let writes = 0;
+    h.route('PUT', '/:index/_doc/:id', () => {
+      writes++;
+      if (writes === 1) {
+        seqNo = 6; // someone else wrote in between
+        return new errors.ResponseError({ body: { error: { type: 'version_conflict_engine_exception', reason: 'conflict' }, status: 409 }, statusCode: 409, headers: {}, warnings: null, meta: {} as never });
+      }
+      return { _index: 'soc-alerts-000002', _id: a.id, _version: 3, result: 'updated', _shards: { total: 2, successful: 1, failed: 0 }, _seq_no: 7, _primary_term: 1 };
+    });
+    h.route('POST', '/_bulk', (p) => ({ took: 1, errors: false, items: (p.body as unknown[]).filter((_, i) => i % 2 === 0).map(() => ({ create: { _index: 'soc-alerts-audit', status: 201 } })) }));
+
+    const res = await h.store.triage(a.id, { status: 'acknowledged', comment: 'mine' }, 'alice');
+    expect(res?.alert).toEqual({ ...stored, status: 'acknowledged' });
+    const puts = h.of('PUT', `/soc-alerts-000002/_doc/${a.id}`);
+    expect(puts.map((p) => p.querystring)).toEqual([
+      { if_seq_no: '5', if_primary_term: '1', refresh: 'wait_for' },
+      { if_seq_no: '6', if_primary_term: '1', refresh: 'wait_for' },
+    ]);
+    expect(puts[1]?.body).toEqual(toEsDoc({ ...stored, status: 'acknowledged' }));
+    const [bulk] = h.of('POST', '/_bulk');
+    const lines = bulk?.body as object[];
+    expect(lines.filter((_, i) => i % 2 === 0)).toEqual(res!.entries.map((e) => ({ create: { _index: 'soc-alerts-audit', _id: e.id } })));
+    expect(lines.filter((_, i) => i % 2 === 1)).toEqual(res!.entries);
+    expect(res!.entries.map((e) => e.action)).toEqual(['status', 'comment']);
+
+    await expect(h.store.triage(a.id, { status: 'resolved' }, 'alice')).rejects.toThrow(/cannot go from new to resolved/);
+    expect(await h.store.triage('missing-alert-id', { status: 'acknowledged' }, 'alice')).toBeNull();
+  });
+
+  it('reads the audit trail newest-first from the index and returns it oldest-first', async () => {
+    const h = harness({ aliasExists: true });
+    const e = (n: number) => ({ id: `0000000${n}-0001-aa`, at: `2024-03-01T00:00:0${n}.000Z`, actor: 'alice', target: { kind: 'alert', id: 'x' }, action: 'comment', text: `c${n}` });
+    h.route('POST', '/soc-alerts-audit/_search', () => h.searchHits([{ _id: 'b', _source: e(2) }, { _id: 'a', _source: e(1) }]));
+    expect((await h.store.audit({ target_kind: 'alert', target_id: 'x', limit: 2 })).map((x) => x.text)).toEqual(['c1', 'c2']);
+    expect(h.of('POST', '/soc-alerts-audit/_search')[0]?.body).toEqual({
+      query: { bool: { filter: [{ term: { 'target.kind': 'alert' } }, { term: { 'target.id': 'x' } }] } },
+      sort: [{ at: { order: 'desc' } }, { id: { order: 'desc' } }],
+      size: 2,
+    });
   });
 
   it('pings', async () => {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { Alert, severityRank, type Alert as AlertT, type TriageStatus } from '@soc/schema';
-import { BackendUnavailableError, type RetryOptions } from '@soc/errors';
+import { Alert, severityRank, type Alert as AlertT } from '@soc/schema';
+import { BackendUnavailableError, SocError, type RetryOptions } from '@soc/errors';
 import type { Logger } from '@soc/telemetry';
 import type { AggregationRequest, Aggregations, AlertQuery, AlertStore, Bucket, SearchResult, UpsertFailure, UpsertResult } from './port.ts';
-import { RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, parseFreeText, validateBatch, type TextClause } from './query.ts';
-import { ALERT_FIELDS, componentTemplate, fromEsDoc, ilmPolicy, indexTemplate, layoutNames, toEsDoc } from './es-layout.ts';
+import { RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, queryTree, validateBatch } from './query.ts';
+import { ALERT_FIELDS, AUDIT_MAPPINGS, CASE_MAPPINGS, componentTemplate, fromEsDoc, ilmPolicy, indexTemplate, layoutNames, toEsDoc } from './es-layout.ts';
+import { toEsDsl } from './es-query.ts';
+import { AuditEntry, Case, applyCasePatch, applyTriage, newCase, type CaseQuery } from './triage.ts';
 import { createEsClient, esReason, retriableStatus, withRetries, type EsConnectionOptions } from './es-transport.ts';
 
 export interface ElasticsearchStoreOptions extends EsConnectionOptions {
@@ -37,15 +39,8 @@ const SORT_FIELD: Record<AlertQuery['sort'], string> = {
   severity: F.severityRank,
   last_seen: F.lastSeen,
 };
-export const TEXT_FIELDS: string[] = [...F.text];
-
-/** simple_query_string input built from parsed clauses, so user input never reaches its syntax. */
-export function toSimpleQueryString(clauses: TextClause[]): string {
-  return clauses.map((c) => (c.prefix ? `${c.words[0]}*` : c.words.length > 1 ? `"${c.words.join(' ')}"` : c.words[0])).join(' ');
-}
-
 /** Every AlertQuery filter as bool filter clauses (scoring is useless: results are sorted). */
-export function toEsQuery(q: AlertQuery): estypes.QueryDslQueryContainer {
+export function toEsQuery(q: AlertQuery, nowMs: number): estypes.QueryDslQueryContainer {
   const filter: estypes.QueryDslQueryContainer[] = [];
   const term = (field: string, v: string | undefined) => v !== undefined && filter.push({ term: { [field]: v } });
   const terms = (field: string, vs: readonly string[] | undefined) => vs !== undefined && filter.push({ terms: { [field]: [...vs] } });
@@ -62,18 +57,16 @@ export function toEsQuery(q: AlertQuery): estypes.QueryDslQueryContainer {
   terms(F.status, q.status);
   term(F.origin, q.origin);
   terms(F.tlp, q.tlp);
-  const clauses = q.q === undefined ? [] : parseFreeText(q.q);
-  if (clauses.length > 0) {
-    filter.push({ simple_query_string: { query: toSimpleQueryString(clauses), fields: TEXT_FIELDS, default_operator: 'and', flags: 'PHRASE|PREFIX|WHITESPACE' } });
-  }
+  const tree = queryTree(q);
+  if (tree.kind !== 'all') filter.push(toEsDsl(tree, nowMs));
   return { bool: { filter } };
 }
 
-export function toEsSearch(index: string, q: AlertQuery): estypes.SearchRequest {
+export function toEsSearch(index: string, q: AlertQuery, nowMs: number): estypes.SearchRequest {
   const field = SORT_FIELD[q.sort];
   return {
     index,
-    query: toEsQuery(q),
+    query: toEsQuery(q, nowMs),
     sort: [{ [field]: { order: q.order } }, { [F.id]: { order: q.order } }],
     // One more than asked tells whether another page exists.
     size: q.limit + 1,
@@ -82,11 +75,11 @@ export function toEsSearch(index: string, q: AlertQuery): estypes.SearchRequest 
   };
 }
 
-export function toEsAggregations(index: string, q: AlertQuery, req: AggregationRequest): estypes.SearchRequest {
+export function toEsAggregations(index: string, q: AlertQuery, req: AggregationRequest, nowMs: number): estypes.SearchRequest {
   const terms = (field: string) => ({ terms: { field, size: req.size, order: [{ _count: 'desc' as const }, { _key: 'asc' as const }] } });
   return {
     index,
-    query: toEsQuery(q),
+    query: toEsQuery(q, nowMs),
     size: 0,
     track_total_hits: true,
     aggs: {
@@ -94,6 +87,8 @@ export function toEsAggregations(index: string, q: AlertQuery, req: AggregationR
       by_detector: terms(F.detector),
       by_rule: terms(F.ruleId),
       by_host: terms(F.host),
+      by_source: terms(F.sourceIp),
+      by_destination: terms(F.destinationIp),
       over_time: { date_histogram: { field: F.timestamp, fixed_interval: req.interval, min_doc_count: 1 } },
     },
   };
@@ -114,7 +109,8 @@ List related = new ArrayList(); Set seen = new HashSet();
 for (def list : [os.related_events, soc.related_events]) {
   if (list != null) { for (def e : list) { if (related.size() < params.cap && seen.add(e)) { related.add(e); } } }
 }
-soc.status = os.status; soc.count = count; soc.related_events = related;
+soc.status = os.status; if (os.assignee != null) { soc.assignee = os.assignee; } else { soc.remove('assignee'); }
+soc.count = count; soc.related_events = related;
 ev.start = first; ev.end = last;
 Map merged = new HashMap(n);
 merged.soc = soc; merged.event = ev;
@@ -188,15 +184,61 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
     await call('put ILM policy', () => client.ilm.putLifecycle({ name: names.policy, policy: ilmPolicy(layout) }));
     await call('put component template', () => client.cluster.putComponentTemplate({ name: names.componentTemplate, template: componentTemplate() }));
     await call('put index template', () => client.indices.putIndexTemplate({ name: names.indexTemplate, ...indexTemplate(alias) }));
+    for (const [index, mappings] of [[names.audit, AUDIT_MAPPINGS], [names.cases, CASE_MAPPINGS]] as const) {
+      if (await call('check index', () => client.indices.exists({ index }))) continue;
+      await createIfAbsent(() => call('create index', () => client.indices.create({ index, mappings })));
+    }
     const exists = await call('check alias', () => client.indices.existsAlias({ name: alias }));
     if (exists) return;
-    try {
+    await createIfAbsent(async () => {
       await call('create write index', () => client.indices.create({ index: names.firstIndex, aliases: { [alias]: { is_write_index: true } } }));
       log?.info({ index: names.firstIndex }, 'created first write index');
+    });
+  }
+
+  async function createIfAbsent(create: () => Promise<unknown>): Promise<void> {
+    try {
+      await create();
     } catch (err) {
-      // Another instance bootstrapped it first: that is the state we wanted.
+      // Another instance created it first: that is the state we wanted.
       if (!/resource_already_exists_exception/.test((err as Error).message)) throw err;
     }
+  }
+
+  /** One document by id with its concurrency token, from an alias or index. */
+  async function fetchVersioned(index: string, id: string): Promise<{ index: string; source: unknown; seqNo: number; primaryTerm: number } | null> {
+    const res = await call('get', () => client.search({ index, query: { ids: { values: [id] } }, size: 1, seq_no_primary_term: true }));
+    const hit = res.hits.hits[0];
+    if (!hit || hit._seq_no === undefined || hit._primary_term === undefined) return null;
+    return { index: hit._index, source: hit._source, seqNo: hit._seq_no, primaryTerm: hit._primary_term };
+  }
+
+  /**
+   * Read, change, write back only if nobody wrote in between (if_seq_no/if_primary_term); a
+   * concurrent writer makes it read again, so the workflow check always sees the stored state.
+   */
+  async function compareAndSet<T>(index: string, id: string, change: (source: unknown) => { doc: object; result: T } | { skip: T }): Promise<T | null> {
+    for (let attempt = 0; ; attempt++) {
+      const cur = await fetchVersioned(index, id);
+      if (!cur) return null;
+      const c = change(cur.source);
+      if ('skip' in c) return c.skip;
+      try {
+        await call('write', () => client.index({ index: cur.index, id, document: c.doc, if_seq_no: cur.seqNo, if_primary_term: cur.primaryTerm, refresh }));
+        return c.result;
+      } catch (err) {
+        const status = (err as SocError).cause instanceof Error ? ((err as SocError).cause as { statusCode?: number }).statusCode : undefined;
+        if (status !== 409 || attempt >= 10) throw err;
+      }
+    }
+  }
+
+  /** Appends audit entries; create-only, so a retried request can never overwrite one. */
+  async function appendAudit(entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const res = await call('audit', () => client.bulk({ operations: entries.flatMap((e) => [{ create: { _index: names.audit, _id: e.id } }, e]), refresh }));
+    const failed = bulkOutcomes(res).filter((o) => o.kind !== 'ok');
+    if (failed.length > 0) throw new BackendUnavailableError(`audit trail write failed: ${failed.map((f) => ('reason' in f ? f.reason : '')).join('; ')}`);
   }
 
   /** Where each existing alert lives: updates must go to that index, not the current write index. */
@@ -260,7 +302,7 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
     async search(q): Promise<SearchResult> {
       assertIpFilters(q);
       await ensureSetup();
-      const res = await call('search', () => client.search(toEsSearch(alias, q)));
+      const res = await call('search', () => client.search(toEsSearch(alias, q, Date.now())));
       const hits = res.hits.hits;
       const page = hits.slice(0, q.limit);
       const last = page[page.length - 1];
@@ -274,7 +316,7 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
     async aggregate(q, req): Promise<Aggregations> {
       assertIpFilters(q);
       await ensureSetup();
-      const res = await call('aggregate', () => client.search(toEsAggregations(alias, q, req)));
+      const res = await call('aggregate', () => client.search(toEsAggregations(alias, q, req, Date.now())));
       const aggs = (res.aggregations ?? {}) as Record<string, unknown>;
       return {
         total: totalOf(res.hits),
@@ -282,16 +324,73 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
         by_detector: termsBuckets(aggs.by_detector),
         by_rule: termsBuckets(aggs.by_rule),
         by_host: termsBuckets(aggs.by_host),
+        by_source: termsBuckets(aggs.by_source),
+        by_destination: termsBuckets(aggs.by_destination),
         over_time: histogramBuckets(aggs.over_time),
       };
     },
 
-    async setStatus(id, status: TriageStatus) {
+    async triage(id, change, actor, guard) {
       await ensureSetup();
-      const hit = (await locate([id], false)).get(id);
-      if (!hit) return null;
-      const res = await call('set status', () => client.update({ index: hit.index, id, doc: { soc: { status } }, refresh, _source: true }));
-      return res.get?._source ? fromEsDoc(res.get._source) : null;
+      const result = await compareAndSet<{ alert: AlertT; entries: AuditEntry[] }>(alias, id, (source) => {
+        const current = fromEsDoc(source);
+        guard?.(current, change);
+        const r = applyTriage(current, change, actor, Date.now());
+        return r.entries.length === 0 ? { skip: r } : { doc: toEsDoc(r.alert), result: r };
+      });
+      // After the alert: an entry is never written for a change that lost a race.
+      if (result) await appendAudit(result.entries);
+      return result;
+    },
+
+    async audit(q) {
+      await ensureSetup();
+      const filter: estypes.QueryDslQueryContainer[] = [];
+      if (q.target_kind !== undefined) filter.push({ term: { 'target.kind': q.target_kind } });
+      if (q.target_id !== undefined) filter.push({ term: { 'target.id': q.target_id } });
+      if (q.actor !== undefined) filter.push({ term: { actor: q.actor } });
+      const res = await call('audit', () =>
+        client.search({ index: names.audit, query: { bool: { filter } }, sort: [{ at: { order: 'desc' } }, { id: { order: 'desc' } }], size: q.limit }),
+      );
+      return res.hits.hits.map((h) => AuditEntry.parse(h._source)).reverse();
+    },
+
+    async createCase(input, actor) {
+      await ensureSetup();
+      const { kase, entries } = newCase(input, actor, Date.now());
+      await call('create case', () => client.create({ index: names.cases, id: kase.id, document: kase, refresh }));
+      await appendAudit(entries);
+      return kase;
+    },
+
+    async getCase(id) {
+      await ensureSetup();
+      const cur = await fetchVersioned(names.cases, id);
+      return cur ? Case.parse(cur.source) : null;
+    },
+
+    async listCases(q: CaseQuery) {
+      await ensureSetup();
+      const res = await call('list cases', () =>
+        client.search({
+          index: names.cases,
+          query: { bool: { filter: q.status === undefined ? [] : [{ term: { status: q.status } }] } },
+          sort: [{ updated_at: { order: 'desc' } }, { id: { order: 'desc' } }],
+          size: q.limit,
+        }),
+      );
+      return res.hits.hits.map((h) => Case.parse(h._source));
+    },
+
+    async updateCase(id, patch, actor) {
+      await ensureSetup();
+      const result = await compareAndSet<{ kase: Case; entries: AuditEntry[] }>(names.cases, id, (source) => {
+        const r = applyCasePatch(Case.parse(source), patch, actor, Date.now());
+        return r.entries.length === 0 ? { skip: r } : { doc: r.kase, result: r };
+      });
+      if (!result) return null;
+      await appendAudit(result.entries);
+      return result.kase;
     },
 
     async ping() {

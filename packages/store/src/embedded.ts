@@ -1,19 +1,20 @@
 import Database from 'better-sqlite3';
-import { severityRank, type Alert as AlertT, type TriageStatus } from '@soc/schema';
+import { severityRank, type Alert as AlertT } from '@soc/schema';
 import { BackendUnavailableError, SocError } from '@soc/errors';
 import type { Logger } from '@soc/telemetry';
 import type { AggregationRequest, Aggregations, AlertQuery, AlertStore, Bucket, SearchResult, UpsertResult } from './port.ts';
+import { parseIp } from '@soc/netaddr';
+import { INTERVAL_MS, RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, queryTree, timeMs, validateBatch } from './query.ts';
+import { ipKeyOf, toSql } from './sql-query.ts';
 import {
-  INTERVAL_MS,
-  RELATED_EVENTS_CAP,
-  assertIpFilters,
-  decodeCursor,
-  encodeCursor,
-  parseFreeText,
-  timeMs,
-  validateBatch,
-  type TextClause,
-} from './query.ts';
+  AuditEntry,
+  Case,
+  applyCasePatch,
+  applyTriage,
+  newCase,
+  type AuditQuery,
+  type CaseQuery,
+} from './triage.ts';
 
 /**
  * Embedded adapter: SQLite (WAL, synchronous=FULL so a resolved upsert survives power loss) with
@@ -48,6 +49,29 @@ CREATE TABLE IF NOT EXISTS alerts (
   status TEXT NOT NULL,
   count INTEGER NOT NULL
 );
+
+-- The triage trail. Append-only is enforced by the database, not only by the code.
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  at_ms INTEGER NOT NULL,
+  target_kind TEXT NOT NULL,
+  target_id TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_target ON audit (target_kind, target_id, at_ms, id);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at_ms, id);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+
+CREATE TABLE IF NOT EXISTS cases (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_updated ON cases (updated_at, id);
 CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts_ms, id);
 CREATE INDEX IF NOT EXISTS alerts_score ON alerts (score, id);
 CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (severity_rank, id);
@@ -82,24 +106,36 @@ END;
 
 const COLUMNS = [
   'id', 'doc', 'ts_ms', 'first_seen_ms', 'last_seen_ms', 'severity', 'severity_rank', 'score', 'detector', 'rule_id', 'rule_name',
-  'message', 'summary', 'host', 'source_ip', 'destination_ip', 'origin', 'tlp', 'status', 'count',
+  'message', 'summary', 'host', 'source_ip', 'destination_ip', 'source_ip_key', 'destination_ip_key', 'origin', 'tlp', 'status',
+  'assignee', 'count',
 ] as const;
+
+/** Columns added after the first release: created on open, and filled in for existing rows. */
+const ADDED_COLUMNS = ['source_ip_key', 'destination_ip_key', 'assignee'] as const;
+const ADDED_INDEXES = `
+
+CREATE INDEX IF NOT EXISTS alerts_source_ip_key ON alerts (source_ip_key);
+CREATE INDEX IF NOT EXISTS alerts_destination_ip_key ON alerts (destination_ip_key);
+CREATE INDEX IF NOT EXISTS alerts_assignee ON alerts (assignee);
+`;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
 /**
  * The merge rules in SQL. In DO UPDATE, `alerts.*` is the stored row and `excluded.*` the new
- * one; every SET expression sees the stored values. Status is not in the SET list, so it stays.
+ * one; every SET expression sees the stored values. Status and assignee are not in the SET
+ * list, so analysts' triage stays.
  */
 const UPSERT = `
 INSERT INTO alerts (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})
 ON CONFLICT (id) DO UPDATE SET
-  ${COLUMNS.filter((c) => !['id', 'doc', 'status', 'count', 'first_seen_ms', 'last_seen_ms'].includes(c))
+  ${COLUMNS.filter((c) => !['id', 'doc', 'status', 'assignee', 'count', 'first_seen_ms', 'last_seen_ms'].includes(c))
     .map((c) => `${c} = excluded.${c}`)
     .join(',\n  ')},
   count = max(alerts.count, excluded.count),
   first_seen_ms = min(alerts.first_seen_ms, excluded.first_seen_ms),
   last_seen_ms = max(alerts.last_seen_ms, excluded.last_seen_ms),
-  doc = json_set(excluded.doc,
+  doc = json_set(
+    CASE WHEN alerts.assignee IS NULL THEN json_remove(excluded.doc, '$.assignee') ELSE json_set(excluded.doc, '$.assignee', alerts.assignee) END,
     '$.status', alerts.status,
     '$.count', max(alerts.count, excluded.count),
     '$.first_seen', CASE WHEN excluded.first_seen_ms < alerts.first_seen_ms THEN excluded.doc ->> '$.first_seen' ELSE alerts.doc ->> '$.first_seen' END,
@@ -122,6 +158,11 @@ const SORT_COLUMN: Record<AlertQuery['sort'], string> = {
   last_seen: 'last_seen_ms',
 };
 
+const ipKey = (ip: string | undefined): string | null => {
+  const p = ip === undefined ? undefined : parseIp(ip);
+  return p ? ipKeyOf(p.version, p.value) : null;
+};
+
 function toRow(a: AlertT): Row {
   return {
     id: a.id,
@@ -140,16 +181,14 @@ function toRow(a: AlertT): Row {
     host: a.host?.name ?? null,
     source_ip: a.source?.ip ?? null,
     destination_ip: a.destination?.ip ?? null,
+    source_ip_key: ipKey(a.source?.ip),
+    destination_ip_key: ipKey(a.destination?.ip),
     origin: a.origin.soc,
     tlp: a.tlp,
     status: a.status,
+    assignee: a.assignee ?? null,
     count: a.count,
   };
-}
-
-/** FTS5 MATCH expression: every clause required; words are letters/digits only, quoted anyway. */
-export function toFts5Query(clauses: TextClause[]): string {
-  return clauses.map((c) => `"${c.words.join(' ').replaceAll('"', '""')}"${c.prefix ? '*' : ''}`).join(' AND ');
 }
 
 interface Where {
@@ -157,33 +196,39 @@ interface Where {
   params: (string | number)[];
 }
 
-/** The WHERE clause for every AlertQuery filter (not the cursor). */
-export function buildWhere(q: AlertQuery): Where {
+/**
+ * The WHERE clause for every AlertQuery filter (not the cursor); `q` is resolved at `nowMs`.
+ * `orderedScan` marks filter columns unindexable (unary `+`), for a page query: walking the sort
+ * index and stopping at the page's end beats collecting every match through a filter index and
+ * sorting it. Counts keep the indexes.
+ */
+export function buildWhere(q: AlertQuery, nowMs: number, orderedScan = false): Where {
   const parts: string[] = [];
   const params: (string | number)[] = [];
+  const c = (col: string) => (orderedScan ? `+${col}` : col);
   const eq = (col: string, v: string | undefined) => {
     if (v === undefined) return;
-    parts.push(`${col} = ?`);
+    parts.push(`${c(col)} = ?`);
     params.push(v);
   };
   const anyOf = (col: string, vs: readonly string[] | undefined) => {
     if (vs === undefined) return;
-    parts.push(`${col} IN (${vs.map(() => '?').join(', ')})`);
+    parts.push(`${c(col)} IN (${vs.map(() => '?').join(', ')})`);
     params.push(...vs);
   };
-  const cmp = (expr: string, v: number | undefined) => {
+  const cmp = (col: string, op: string, v: number | undefined) => {
     if (v === undefined) return;
-    parts.push(expr);
+    parts.push(`${c(col)} ${op} ?`);
     params.push(v);
   };
-  cmp('ts_ms >= ?', q.from === undefined ? undefined : timeMs(q.from));
-  cmp('ts_ms < ?', q.to === undefined ? undefined : timeMs(q.to));
-  cmp('severity_rank >= ?', q.severity_min === undefined ? undefined : severityRank(q.severity_min));
+  cmp('ts_ms', '>=', q.from === undefined ? undefined : timeMs(q.from));
+  cmp('ts_ms', '<', q.to === undefined ? undefined : timeMs(q.to));
+  cmp('severity_rank', '>=', q.severity_min === undefined ? undefined : severityRank(q.severity_min));
   eq('host', q.host);
   eq('source_ip', q.source_ip);
   eq('destination_ip', q.destination_ip);
   if (q.ip !== undefined) {
-    parts.push('(source_ip = ? OR destination_ip = ?)');
+    parts.push(`(${c('source_ip')} = ? OR ${c('destination_ip')} = ?)`);
     params.push(q.ip, q.ip);
   }
   anyOf('detector', q.detector);
@@ -191,12 +236,26 @@ export function buildWhere(q: AlertQuery): Where {
   anyOf('status', q.status);
   eq('origin', q.origin);
   anyOf('tlp', q.tlp);
-  const clauses = q.q === undefined ? [] : parseFreeText(q.q);
-  if (clauses.length > 0) {
-    parts.push('seq IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?)');
-    params.push(toFts5Query(clauses));
+  const tree = queryTree(q);
+  if (tree.kind !== 'all') {
+    const sql = toSql(tree, nowMs, orderedScan);
+    parts.push(sql.sql);
+    params.push(...sql.params);
   }
   return { sql: parts.length > 0 ? parts.join(' AND ') : '1', params };
+}
+
+function migrate(db: Database.Database): void {
+  const have = new Set((db.prepare('PRAGMA table_info(alerts)').all() as { name: string }[]).map((c) => c.name));
+  const missing = ADDED_COLUMNS.filter((c) => !have.has(c));
+  if (missing.length > 0) {
+    db.function('soc_ip_key', { deterministic: true }, (ip: unknown) => ipKey(typeof ip === 'string' ? ip : undefined));
+    db.transaction(() => {
+      for (const c of missing) db.exec(`ALTER TABLE alerts ADD COLUMN ${c} TEXT`);
+      db.exec(`UPDATE alerts SET source_ip_key = soc_ip_key(source_ip), destination_ip_key = soc_ip_key(destination_ip), assignee = doc ->> '$.assignee'`);
+    })();
+  }
+  db.exec(ADDED_INDEXES);
 }
 
 export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTimeoutMs?: number }): AlertStore {
@@ -205,6 +264,7 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
   db.pragma('synchronous = FULL');
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
   db.exec(SCHEMA);
+  migrate(db);
   const log = opts.logger?.child({ component: 'store', adapter: 'embedded' });
 
   const upsertStmt = db.prepare(UPSERT);
@@ -212,15 +272,30 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
     for (const r of rows) upsertStmt.run(r);
   });
   const getStmt = db.prepare<[string], { doc: string }>('SELECT doc FROM alerts WHERE id = ?');
-  const statusStmt = db.prepare<[{ status: string; id: string }], { doc: string }>(
-    `UPDATE alerts SET status = @status, doc = json_set(doc, '$.status', @status) WHERE id = @id RETURNING doc`,
+  const triageStmt = db.prepare<[{ status: string; assignee: string | null; doc: string; id: string }]>(
+    'UPDATE alerts SET status = @status, assignee = @assignee, doc = @doc WHERE id = @id',
   );
+  const auditStmt = db.prepare<[{ id: string; at_ms: number; target_kind: string; target_id: string; actor: string; doc: string }]>(
+    'INSERT INTO audit (id, at_ms, target_kind, target_id, actor, doc) VALUES (@id, @at_ms, @target_kind, @target_id, @actor, @doc)',
+  );
+  const appendAudit = (entries: AuditEntry[]) => {
+    for (const e of entries) auditStmt.run({ id: e.id, at_ms: Date.parse(e.at), target_kind: e.target.kind, target_id: e.target.id, actor: e.actor, doc: JSON.stringify(e) });
+  };
+  const getCaseStmt = db.prepare<[string], { doc: string }>('SELECT doc FROM cases WHERE id = ?');
+  const putCaseStmt = db.prepare<[{ id: string; status: string; updated_at: string; doc: string }]>(
+    'INSERT INTO cases (id, status, updated_at, doc) VALUES (@id, @status, @updated_at, @doc) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc',
+  );
+  const putCase = (c: Case) => putCaseStmt.run({ id: c.id, status: c.status, updated_at: c.updated_at, doc: JSON.stringify(c) });
+  const readCase = (id: string): Case | null => {
+    const row = getCaseStmt.get(id);
+    return row ? Case.parse(JSON.parse(row.doc)) : null;
+  };
 
   /**
    * A busy or locked database, a full disk and I/O errors are the store being unavailable, not the
    * alert being bad: retriable, so consumers wait them out instead of dead-lettering valid alerts.
    */
-  const guard = <T>(op: string, fn: () => T): T => {
+  const sqlite = <T>(op: string, fn: () => T): T => {
     try {
       return fn();
     } catch (err) {
@@ -236,19 +311,21 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
 
     async upsert(alerts): Promise<UpsertResult> {
       const { valid, failed } = validateBatch(alerts);
-      guard('upsert', () => upsertMany(valid.map(toRow)));
+      sqlite('upsert', () => upsertMany(valid.map(toRow)));
       if (failed.length > 0) log?.warn({ failed: failed.length }, 'invalid alerts not stored');
       return { upserted: valid.length, failed };
     },
 
     async get(id) {
-      const row = guard('get', () => getStmt.get(id));
+      const row = sqlite('get', () => getStmt.get(id));
       return row ? (JSON.parse(row.doc) as AlertT) : null;
     },
 
     async search(q): Promise<SearchResult> {
       assertIpFilters(q);
-      const where = buildWhere(q);
+      const now = Date.now();
+      const where = buildWhere(q, now);
+      const scan = buildWhere(q, now, true);
       const col = SORT_COLUMN[q.sort];
       const dir = q.order === 'asc' ? 'ASC' : 'DESC';
       const keyset: Where = { sql: '1', params: [] };
@@ -257,11 +334,11 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
         keyset.sql = `(${col}, id) ${q.order === 'asc' ? '>' : '<'} (?, ?)`;
         keyset.params = [value, id];
       }
-      return guard('search', () => {
+      return sqlite('search', () => {
         const total = (db.prepare(`SELECT count(*) AS n FROM alerts WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
         const rows = db
-          .prepare(`SELECT doc, ${col} AS sv, id FROM alerts WHERE ${where.sql} AND ${keyset.sql} ORDER BY ${col} ${dir}, id ${dir} LIMIT ?`)
-          .all(...where.params, ...keyset.params, q.limit + 1) as { doc: string; sv: number; id: string }[];
+          .prepare(`SELECT doc, ${col} AS sv, id FROM alerts WHERE ${scan.sql} AND ${keyset.sql} ORDER BY ${col} ${dir}, id ${dir} LIMIT ?`)
+          .all(...scan.params, ...keyset.params, q.limit + 1) as { doc: string; sv: number; id: string }[];
         const page = rows.slice(0, q.limit);
         const last = page[page.length - 1];
         return {
@@ -274,7 +351,7 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
 
     async aggregate(q, req: AggregationRequest): Promise<Aggregations> {
       assertIpFilters(q);
-      const where = buildWhere(q);
+      const where = buildWhere(q, Date.now());
       const terms = (expr: string): Bucket[] =>
         db
           .prepare(
@@ -283,7 +360,7 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
           )
           .all(...where.params, req.size) as Bucket[];
       const step = INTERVAL_MS[req.interval];
-      return guard('aggregate', () => {
+      return sqlite('aggregate', () => {
         const total = (db.prepare(`SELECT count(*) AS n FROM alerts WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
         const overTime = db
           .prepare(`SELECT (ts_ms - (ts_ms % ?)) AS start, count(*) AS count FROM alerts WHERE ${where.sql} GROUP BY start ORDER BY start`)
@@ -295,14 +372,79 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
           by_detector: terms('detector'),
           by_rule: terms('rule_id'),
           by_host: terms('host'),
+          by_source: terms('source_ip'),
+          by_destination: terms('destination_ip'),
           over_time: overTime.map((b) => ({ key: new Date(b.start).toISOString(), count: b.count })),
         };
       });
     },
 
-    async setStatus(id, status: TriageStatus) {
-      const row = guard('setStatus', () => statusStmt.get({ status, id }));
-      return row ? (JSON.parse(row.doc) as AlertT) : null;
+    async triage(id, change, actor, guard) {
+      // One transaction: the check against the current status and the write cannot interleave.
+      return sqlite('triage', () =>
+        db.transaction(() => {
+          const row = getStmt.get(id);
+          if (!row) return null;
+          const current = JSON.parse(row.doc) as AlertT;
+          guard?.(current, change);
+          const result = applyTriage(current, change, actor, Date.now());
+          if (result.entries.length === 0) return result;
+          triageStmt.run({ id, status: result.alert.status, assignee: result.alert.assignee ?? null, doc: JSON.stringify(result.alert) });
+          appendAudit(result.entries);
+          return result;
+        })(),
+      );
+    },
+
+    async audit(q: AuditQuery) {
+      const parts: string[] = [];
+      const params: (string | number)[] = [];
+      if (q.target_kind !== undefined) (parts.push('target_kind = ?'), params.push(q.target_kind));
+      if (q.target_id !== undefined) (parts.push('target_id = ?'), params.push(q.target_id));
+      if (q.actor !== undefined) (parts.push('actor = ?'), params.push(q.actor));
+      const where = parts.length > 0 ? parts.join(' AND ') : '1';
+      const rows = sqlite('audit', () =>
+        db.prepare(`SELECT doc FROM (SELECT doc, at_ms, id FROM audit WHERE ${where} ORDER BY at_ms DESC, id DESC LIMIT ?) ORDER BY at_ms, id`).all(...params, q.limit),
+      ) as { doc: string }[];
+      return rows.map((r) => AuditEntry.parse(JSON.parse(r.doc)));
+    },
+
+    async createCase(input, actor) {
+      const { kase, entries } = newCase(input, actor, Date.now());
+      sqlite('create case', () =>
+        db.transaction(() => {
+          putCase(kase);
+          appendAudit(entries);
+        })(),
+      );
+      return kase;
+    },
+
+    async getCase(id) {
+      return sqlite('get case', () => readCase(id));
+    },
+
+    async listCases(q: CaseQuery) {
+      const rows = sqlite('list cases', () =>
+        q.status === undefined
+          ? db.prepare('SELECT doc FROM cases ORDER BY updated_at DESC, id DESC LIMIT ?').all(q.limit)
+          : db.prepare('SELECT doc FROM cases WHERE status = ? ORDER BY updated_at DESC, id DESC LIMIT ?').all(q.status, q.limit),
+      ) as { doc: string }[];
+      return rows.map((r) => Case.parse(JSON.parse(r.doc)));
+    },
+
+    async updateCase(id, patch, actor) {
+      return sqlite('update case', () =>
+        db.transaction(() => {
+          const current = readCase(id);
+          if (!current) return null;
+          const { kase, entries } = applyCasePatch(current, patch, actor, Date.now());
+          if (entries.length === 0) return current;
+          putCase(kase);
+          appendAudit(entries);
+          return kase;
+        })(),
+      );
     },
 
     async ping() {

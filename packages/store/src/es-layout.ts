@@ -21,6 +21,9 @@ export const layoutNames = (alias: string) => ({
   indexTemplate: alias,
   pattern: `${alias}-*`,
   firstIndex: `${alias}-000001`,
+  /** Plain indices beside the alerts: the audit trail (create-only writes) and the cases. */
+  audit: `${alias}-audit`,
+  cases: `${alias}-cases`,
 });
 
 export function ilmPolicy(o: LayoutOptions) {
@@ -100,6 +103,7 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
         origin: { properties: { soc: keyword, country: keyword, name: keyword } },
         tlp: keyword,
         status: keyword,
+        assignee: keyword,
         explanation: {
           properties: {
             summary: text,
@@ -141,19 +145,19 @@ export function toEsDoc(a: AlertT): Obj {
     related: related.length ? { ip: related } : undefined,
     threat,
     labels: a.labels,
-    soc: defined({ detector: a.detector, score: a.score, severity: a.severity, count: a.count, related_events: a.related_events, origin: a.origin, tlp: a.tlp, status: a.status, explanation: a.explanation, federation: a.federation, links: a.links }),
+    soc: defined({ detector: a.detector, score: a.score, severity: a.severity, count: a.count, related_events: a.related_events, origin: a.origin, tlp: a.tlp, status: a.status, assignee: a.assignee, explanation: a.explanation, federation: a.federation, links: a.links }),
   });
 }
 
 /** The stored document back to the Alert the API serves. */
 export function fromEsDoc(source: unknown): AlertT {
   const d = source as { '@timestamp': string; event: Obj; soc: Obj; threat?: unknown } & Obj;
-  const { detector, score, severity, count, related_events, origin, tlp, status, explanation, federation, links } = d.soc;
+  const { detector, score, severity, count, related_events, origin, tlp, status, assignee, explanation, federation, links } = d.soc;
   return Alert.parse(defined({
     id: d.event.id, '@timestamp': d['@timestamp'], first_seen: d.event.start, last_seen: d.event.end,
     detector, rule: d.rule, score, severity, message: d.message, explanation,
     source: d.source, destination: d.destination, host: d.host, network: d.network,
-    count, related_events, origin, tlp, status, federation, links, labels: d.labels,
+    count, related_events, origin, tlp, status, assignee, federation, links, labels: d.labels,
     ...(d.threat !== undefined ? { threat: d.threat } : {}),
   }));
 }
@@ -171,3 +175,36 @@ export function indexTemplate(alias: string) {
     template: { settings: { 'index.lifecycle.name': n.policy, 'index.lifecycle.rollover_alias': alias } },
   };
 }
+
+/** The audit trail: entries are only ever created (op_type create), never updated. */
+export const AUDIT_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    at: date,
+    actor: keyword,
+    target: { properties: { kind: keyword, id: keyword } },
+    action: keyword,
+    from: keyword,
+    to: keyword,
+    text: { type: 'text', index: false },
+  },
+};
+
+export const CASE_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: 'strict',
+  properties: {
+    id: keyword,
+    title: { type: 'keyword', ignore_above: 1024, fields: { text } },
+    description: text,
+    severity: keyword,
+    tlp: keyword,
+    status: keyword,
+    assignee: keyword,
+    alert_ids: keyword,
+    notes: { properties: { at: date, author: keyword, text: { type: 'text', index: false } } },
+    created_at: date,
+    created_by: keyword,
+    updated_at: date,
+  },
+};

@@ -1,7 +1,10 @@
 export * from './port.ts';
+export * from './triage.ts';
 export { openEmbeddedStore } from './embedded.ts';
 export { createElasticsearchStore, type ElasticsearchAlertStore, type ElasticsearchStoreOptions } from './elasticsearch.ts';
+export { toEsDsl } from './es-query.ts';
 export { benchEmbeddedStore, type EmbeddedBenchResult } from './bench.ts';
 export { ALERT_MAPPINGS } from './es-layout.ts';
 export { toEsDoc } from './elasticsearch.ts';
 export { esMappingViolations } from './es-mapping-check.ts';
+export { buildAlerts, FIXTURE_START_MS } from './fixtures.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Alert, Severity, TriageStatus, type Alert as AlertT } from '@soc/schema';
+import type { AuditEntry, AuditQuery, Case, CaseInput, CasePatch, CaseQuery, TriageChange, TriageGuard } from './triage.ts';
 
 /**
  * The alert store port. Both adapters (SQLite + FTS5 embedded, Elasticsearch) take the same
@@ -30,10 +31,11 @@ export const AlertQuery = z.object({
   origin: z.string().max(64).optional(),
   tlp: csv(z.enum(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED'])).optional(),
   /**
-   * Free text over message, rule name and explanation: whitespace-separated terms that must all
-   * match (case-insensitive, whole words); "quoted phrases"; a trailing * makes a prefix term.
+   * The query language of @soc/query (a KQL subset: field:value, "phrases", AND/OR/NOT/-term,
+   * parentheses, wildcards, ranges, CIDR, relative time). A bad query is a QueryError with the
+   * position of the problem, never an empty or full result.
    */
-  q: z.string().max(512).optional(),
+  q: z.string().max(2048).optional(),
   sort: z.enum(SORT_FIELDS).default('@timestamp'),
   order: z.enum(['asc', 'desc']).default('desc'),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
@@ -62,6 +64,8 @@ export interface Aggregations {
   by_detector: Bucket[];
   by_rule: Bucket[];
   by_host: Bucket[];
+  by_source: Bucket[];
+  by_destination: Bucket[];
   /** Keys are ISO timestamps of bucket starts (UTC), ascending; empty buckets omitted. */
   over_time: Bucket[];
 }
@@ -90,8 +94,20 @@ export interface AlertStore {
   get(id: string): Promise<AlertT | null>;
   search(query: AlertQuery): Promise<SearchResult>;
   aggregate(query: AlertQuery, request: AggregationRequest): Promise<Aggregations>;
-  /** Sets the triage status; resolves null when no such alert exists. */
-  setStatus(id: string, status: TriageStatus): Promise<AlertT | null>;
+  /**
+   * Applies a triage change atomically: the status workflow is enforced (ConflictError), `guard`
+   * may refuse on the current alert (role policy), and each change is appended to the audit
+   * trail with the actor and the time. Resolves null when no such alert exists.
+   */
+  triage(id: string, change: TriageChange, actor: string, guard?: TriageGuard): Promise<{ alert: AlertT; entries: AuditEntry[] } | null>;
+  /** The append-only audit trail, oldest first (by time, then id), the last `limit` entries. */
+  audit(query: AuditQuery): Promise<AuditEntry[]>;
+  createCase(input: CaseInput, actor: string): Promise<Case>;
+  getCase(id: string): Promise<Case | null>;
+  /** Most recently updated first. */
+  listCases(query: CaseQuery): Promise<Case[]>;
+  /** Resolves null when no such case exists; every change is audited. */
+  updateCase(id: string, patch: CasePatch, actor: string): Promise<Case | null>;
   /** Cheap readiness check. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

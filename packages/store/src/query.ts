@@ -1,9 +1,10 @@
 import { Alert, IpAddress, severityRank, type Alert as AlertT } from '@soc/schema';
 import { ValidationError } from '@soc/errors';
+import { parseQuery, type Node } from '@soc/query';
 import type { AlertQuery, UpsertFailure } from './port.ts';
 
 /**
- * Pure helpers shared by both adapters, so that validation, the free-text language, cursors and
+ * Pure helpers shared by both adapters, so that validation, the query language, cursors and
  * bucket ordering are defined once and the adapters only translate them.
  */
 
@@ -52,48 +53,10 @@ export function assertIpFilters(q: AlertQuery): void {
 
 export const timeMs = (iso: string): number => Date.parse(iso);
 
-// ---------------------------------------------------------------- free text
+// ---------------------------------------------------------------- the query language
 
-/** One required clause: a single word, a phrase (several words in order), or a word prefix. */
-export interface TextClause {
-  words: string[];
-  prefix: boolean;
-}
-
-/**
- * Words as both backends index them: letters and digits, case and diacritics folded (FTS5
- * unicode61 remove_diacritics=2; Elasticsearch pattern tokenizer + lowercase + asciifolding).
- */
-export function textWords(s: string): string[] {
-  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-}
-
-/**
- * Parses the query language of `AlertQuery.q`: whitespace-separated terms, all required;
- * "quoted phrases"; a trailing `*` makes the (last) word a prefix. A bare term that splits into
- * several words (`foo-bar`) is a phrase, as it would be in the indexed text.
- */
-export function parseFreeText(q: string): TextClause[] {
-  const clauses: TextClause[] = [];
-  for (const m of q.matchAll(/"([^"]*)"|(\S+)/g)) {
-    if (m[1] !== undefined) {
-      const words = textWords(m[1]);
-      if (words.length > 0) clauses.push({ words, prefix: false });
-      continue;
-    }
-    const token = m[2] ?? '';
-    const words = textWords(token);
-    if (words.length === 0) continue;
-    if (!token.endsWith('*')) {
-      clauses.push({ words, prefix: false });
-      continue;
-    }
-    // A prefix applies to one word; the words before it stay required terms.
-    for (const w of words.slice(0, -1)) clauses.push({ words: [w], prefix: false });
-    clauses.push({ words: [words[words.length - 1] as string], prefix: true });
-  }
-  return clauses;
-}
+/** The parsed `q` of a query (match-all when absent); throws QueryError with a position. */
+export const queryTree = (q: AlertQuery): Node => (q.q === undefined ? { kind: 'all' } : parseQuery(q.q));
 
 // ---------------------------------------------------------------- sorting and cursors
 

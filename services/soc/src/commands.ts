@@ -7,6 +7,7 @@ import { modelCommand } from './model-cmd.ts';
 import { SHIPPED_MODEL } from './runtime.ts';
 import { replay, replayOptions } from './replay.ts';
 import { demoCommand, keygenCommand } from './federation.ts';
+import { tokensCommand, usersCommand } from './access-cmd.ts';
 import { taxiiCommand } from './taxii-cmd.ts';
 
 /** Tool commands beside the services: each parses its own flags and returns an exit code. */
@@ -55,6 +56,16 @@ export const COMMANDS: Record<string, Command> = {
       process.stdout.write(JSON.stringify(summary) + '\n');
       return 0;
     },
+  },
+  users: {
+    args: 'add NAME [--role analyst|lead|admin] [--password-stdin] | list | disable|enable NAME | passwd NAME | role NAME ROLE',
+    help: 'console users in DATA_DIR/auth.db (scrypt-hashed passwords; a generated password is printed once)',
+    run: usersCommand,
+  },
+  tokens: {
+    args: 'create --name NAME --role sensor|analyst|lead|admin | list | revoke ID',
+    help: 'API and sensor bearer tokens, stored hashed; the secret is printed once',
+    run: tokensCommand,
   },
   keygen: {
     args: '[--dir DIR] [--overwrite]',

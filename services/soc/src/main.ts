@@ -36,9 +36,10 @@ async function runServices(services: readonly ServiceName[], argv: string[], com
   const { cfg } = serviceConfig(argv, command);
   const logger = createLogger(services.length === 1 ? `soc-${services[0]}` : 'soc');
   const running = await startServices(cfg, services, logger);
-  if (running.credentialsCreated) logger.info({ path: running.credentialsPath }, 'created an analyst and a sensor token; keep this file secret');
+  if (running.credentialsCreated) logger.info({ path: running.credentialsPath }, 'created an analyst and a sensor token and the admin console user; keep this file secret');
+  const web = services.includes('api') && running.urls.api ? { console: `${running.urls.api}/`, ...(running.initialAdmin ? { admin: { user: running.initialAdmin, password_in: running.credentialsPath } } : {}) } : {};
   process.stdout.write(
-    JSON.stringify({ ready: true, services, api: running.urls.api, collector: running.urls.collector, ...(running.urls.ops ? { ops: running.urls.ops } : {}), ...(running.syslog ? { syslog: running.syslog } : {}), data_dir: cfg.dataDir, credentials: running.credentialsPath, bus: running.bus.kind, store: running.store?.kind }) + '\n',
+    JSON.stringify({ ready: true, services, api: running.urls.api, ...web, collector: running.urls.collector, ...(running.urls.ops ? { ops: running.urls.ops } : {}), ...(running.syslog ? { syslog: running.syslog } : {}), data_dir: cfg.dataDir, credentials: running.credentialsPath, bus: running.bus.kind, store: running.store?.kind }) + '\n',
   );
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -8,10 +8,12 @@ import { CidrSet } from '@soc/netaddr';
 import { TOPICS } from '@soc/schema';
 import type { AlertStore } from '@soc/store';
 import { Metrics, type Logger } from '@soc/telemetry';
-import { apiRoutes } from '@soc/svc-api';
+import { AuthDb, SessionAuthorizer } from '@soc/auth';
+import { loadTrustList } from '@soc/federation';
+import { LiveStreams, SECURITY_HEADERS, apiRoutes, consoleRoutes } from '@soc/svc-api';
 import { BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
 import { anomalyAnalyzer, signatureAnalyzer, startDetector, switchingAnalyzer, type Analyzer } from '@soc/svc-detector';
-import { listModelVersions, loadModel, modelsDir } from '@soc/model';
+import { listModelVersions, loadModel, modelsDir, rollbackModel } from '@soc/model';
 import { fileURLToPath } from 'node:url';
 import { startIndexer } from '@soc/svc-indexer';
 import { openBus, openStore, topicSpecs } from './backends.ts';
@@ -29,6 +31,8 @@ export interface Running {
   urls: Partial<Record<'api' | 'collector' | 'ops', string>>;
   credentialsPath: string;
   credentialsCreated: boolean;
+  /** The initial console user whose password is in the credentials file, when it was just created. */
+  initialAdmin?: string;
   /** Bound syslog ports when the syslog source runs (port 0 in config picks free ones). */
   syslog?: { udpPort?: number; tcpPort?: number; tlsPort?: number; udpRecvBufferSize?: number; udpReceiverNice?: number };
   bus: Bus;
@@ -43,9 +47,10 @@ interface Stoppable {
   stop(): Promise<void>;
 }
 
+const INDEXER_GROUP = 'soc-indexer';
 const CONSUMER_GROUPS: [string, string][] = [
   ['soc-detector', TOPICS.events],
-  ['soc-indexer', TOPICS.alerts],
+  [INDEXER_GROUP, TOPICS.alerts],
 ];
 
 function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, groups: [string, string][], intervalMs = 5000): Stoppable {
@@ -92,10 +97,16 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
   // A start-up that fails below leaves it to the exit handler, which releases it too.
   const lock = lockDataDir(cfg.dataDir);
   const creds = ensureCredentials(cfg.dataDir);
-  const verifier = new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]);
+  const auth = new AuthDb(join(cfg.dataDir, 'auth.db'));
+  let initialAdmin: string | undefined;
+  if (!auth.hasUsers()) {
+    for (const u of creds.users) await auth.addUser(u.name, u.role, u.password);
+    initialAdmin = creds.users[0]?.name;
+  }
+  const verifier = new SessionAuthorizer(new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]), auth);
   const metrics = new Metrics();
   const bus = openBus(cfg, logger.child({ component: 'bus' }));
-  const stack: Stoppable[] = [{ name: 'data-dir-lock', stop: async () => lock.release() }, { name: 'bus', stop: () => bus.close() }];
+  const stack: Stoppable[] = [{ name: 'data-dir-lock', stop: async () => lock.release() }, { name: 'auth', stop: async () => auth.close() }, { name: 'bus', stop: () => bus.close() }];
   const reloaders: { name: string; reload(): void }[] = [];
   const reload = () => {
     for (const r of reloaders) {
@@ -142,7 +153,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       stack.push({ name: 'detector', ...d });
     }
     if (services.includes('indexer') && store) {
-      const i = await startIndexer({ bus, store, logger: logger.child({ component: 'indexer' }), metrics, batchSize: cfg.indexer.batchSize });
+      const i = await startIndexer({ bus, store, groupId: INDEXER_GROUP, logger: logger.child({ component: 'indexer' }), metrics, batchSize: cfg.indexer.batchSize });
       stack.push({ name: 'indexer', ...i });
     }
     // The federation's inbound group reads the shared bus; its outbound group reads ours.
@@ -173,11 +184,28 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       }
       routes.collector = collectorRoutes({ ingest, producer, maxBodyBytes: c.maxBodyBytes, maxLineBytes: c.maxLineBytes, maxLinesPerRequest: c.maxLinesPerRequest, eventsPerSecond: c.rateLimit.eventsPerSecond, burst: c.rateLimit.burst });
     }
-    if (services.includes('api') && store) routes.api = [...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
+    const streams = new LiveStreams();
+    if (services.includes('api') && store) {
+      const trustFile = cfg.federation.trustListFile;
+      const console_ = consoleRoutes({
+        store,
+        bus,
+        auth,
+        streams,
+        logger: logger.child({ component: 'console' }),
+        indexerGroup: INDEXER_GROUP,
+        self: cfg.soc.id,
+        trustList: trustFile ? () => loadTrustList(trustFile) : undefined,
+        rollbackModel: (version) => rollbackModel(modelsDir(cfg.dataDir), version),
+        secureCookies: cfg.api.tls !== undefined,
+      });
+      // Console routes first: /v1/alerts/stream must win over /v1/alerts/:id.
+      routes.api = [...console_, ...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
+    }
 
     const urls: Running['urls'] = {};
     const serve = async (name: string, host: string, port: number, r: Route[], tls?: WebTls) => {
-      const handler = createHttpHandler({ service: name, routes: [...r, ...opsRoutes(metrics, health)], verifier, logger: logger.child({ component: `http-${name}` }), metrics, rateLimitPerSecond: cfg.api.rateLimitPerSecond });
+      const handler = createHttpHandler({ service: name, routes: [...r, ...opsRoutes(metrics, health)], verifier, responseHeaders: SECURITY_HEADERS, logger: logger.child({ component: `http-${name}` }), metrics, rateLimitPerSecond: cfg.api.rateLimitPerSecond });
       const server = await listen(handler, host, port, tls);
       stack.push({ name: `http-${name}`, stop: server.close });
       if (tls) reloaders.push({ name: `https-${name}`, reload: () => reloadTls(server.server as TlsServer, tls.config, tls.field) });
@@ -195,7 +223,9 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
     }
     // Services without HTTP of their own (detector, indexer) still answer /healthz and /metrics.
     if (!urls.api && !urls.collector) urls.ops = await serve('ops', cfg.api.host, cfg.api.port, [], apiTls);
-    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, syslog, bus, store, reload, stop: stopAll };
+    // Stopped before the HTTP servers: an open event stream would keep a server from closing.
+    stack.push({ name: 'live-streams', stop: () => streams.stop() });
+    return { urls, credentialsPath: creds.path, credentialsCreated: creds.created, initialAdmin, syslog, bus, store, reload, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from '@soc/bus';
-import { readBody, type AuthRoute, type RequestContext, type Route } from '@soc/http';
+import { readBody, type RequestContext, type Route } from '@soc/http';
 import type { AlertStore } from '@soc/store';
 import type { SharingPolicy, SocIdentity, StixImportResult } from '@soc/federation';
 import { importStix } from '../stix.ts';
@@ -67,7 +67,7 @@ export function taxiiRoutes(o: TaxiiOptions): Route[] {
   const dateHeaders = (items: Entry[]): Record<string, string> =>
     items.length ? { 'x-taxii-date-added-first': items[0]!.date_added, 'x-taxii-date-added-last': items.at(-1)!.date_added } : {};
 
-  const route = (method: Route['method'], path: string, roles: AuthRoute['roles'], fn: (ctx: RequestContext) => Promise<void>): Route[] => {
+  const route = (method: Route['method'], path: string, roles: Route['roles'], fn: (ctx: RequestContext) => Promise<void>): Route[] => {
     const handler = async (ctx: RequestContext) => {
       try {
         checkAccept(ctx.req);

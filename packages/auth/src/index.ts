@@ -1,0 +1,3 @@
+export * from './password.ts';
+export * from './auth-db.ts';
+export * from './authorizer.ts';

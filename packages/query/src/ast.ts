@@ -1,0 +1,30 @@
+import type { Cidr } from '@soc/netaddr';
+import type { Field, TextField } from './fields.ts';
+
+/**
+ * The typed syntax tree of a query. Values are already checked against their field's type, so
+ * a translator never sees a number field compared with a word or an address that is not one.
+ */
+export type Node =
+  | { kind: 'all' }
+  | { kind: 'and'; children: Node[] }
+  | { kind: 'or'; children: Node[] }
+  | { kind: 'not'; child: Node }
+  /** Words in order (a phrase when several) in one text field, or any text field when `fields` lists all. */
+  | { kind: 'text'; fields: TextField[]; words: string[]; prefix: boolean }
+  /** Exact keyword, or a glob when `wildcard` (`*` any run, `?` one character; case-sensitive). */
+  | { kind: 'keyword'; field: Field; value: string; wildcard: boolean }
+  /** Address equality or CIDR membership; `field` 'ip' means source or destination. */
+  | { kind: 'ip'; field: 'source.ip' | 'destination.ip' | 'ip'; cidr: Cidr; text: string }
+  | { kind: 'range'; field: Field; op: CmpOp; value: number }
+  /** A time bound relative to the query's `now`: `now-1h` is `{ offsetMs: -3600000 }`. */
+  | { kind: 'time'; field: Field; op: CmpOp | 'eq'; at: TimeValue };
+
+export type CmpOp = 'gt' | 'gte' | 'lt' | 'lte' | 'eq';
+
+export type TimeValue = { absoluteMs: number } | { offsetMs: number };
+
+/** Resolves relative times against `nowMs`: what the translators and the evaluator consume. */
+export function timeMsOf(t: TimeValue, nowMs: number): number {
+  return 'absoluteMs' in t ? t.absoluteMs : nowMs + t.offsetMs;
+}
