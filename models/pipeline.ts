@@ -26,7 +26,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   hidden: [32, 8, 32],
   validationShare: 0.2,
   calibrationShare: 0.1,
-  thresholdQuantile: 0.99,
+  thresholdQuantile: 0.95,
   version: 'kdd-autoencoder-v1',
 };
 

@@ -3,14 +3,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Flow } from '@soc/features';
 import { ModelError, ModelMetadata, loadModel, quantile, rng } from '@soc/model';
-import { Calibration, FlowObserver, KeyIndex, SCORERS, calibrate, type Budget, type ScorerName, type TrackerOptions } from '@soc/signals';
+import { FEATURE_COUNT, FlowFeatureExtractor } from '@soc/features';
+import { EvidenceCalibration, fitSiteEvidence, type EvidenceBudget, type EvidenceOptions } from '@soc/signals';
+import { loadReference } from './evidence.ts';
 import { expand, initLayers, layout, reconstructionError, shuffle, train, type Layer, type Layout, type Standardiser } from './autoencoder.ts';
 import { buildGraph, graphInterface } from './graph.ts';
 import { sha256 } from './pipeline.ts';
 
 /** A site model's metadata: the anomaly model's, plus the site calibration of every scorer. */
 export const SiteModelMetadata = ModelMetadata.extend({
-  site: Calibration,
+  site: EvidenceCalibration,
   /** Share of baseline flows at or above the autoencoder's own threshold (the baseline has no labels). */
   autoencoderBaselineFpr: z.number().min(0).max(1),
 });
@@ -20,8 +22,8 @@ export interface SiteFitOptions {
   version: string;
   /** Names of the baseline inputs, recorded in the metadata. */
   sources: string[];
-  budget?: Budget;
-  tracker?: TrackerOptions;
+  budget?: EvidenceBudget;
+  tracker?: EvidenceOptions;
   seed?: number;
   /** Flows the autoencoder trains on at most (a uniform sample beyond). */
   maxTrainRows?: number;
@@ -86,19 +88,18 @@ export interface SiteFit {
 
 /**
  * Fits a site model on a baseline of flows and writes `<dir>/<version>.onnx` and `.json`:
- * 1. one replay through the features and signals (the detector's own code path);
- * 2. a contamination-robust autoencoder on the features, exported to ONNX;
- * 3. the ONNX model's scores for every flow, by ONNX Runtime itself;
- * 4. calibration of every scorer on per-pair maxima, and the threshold for the alert budget.
+ * 1. a contamination-robust autoencoder on the flow features, exported to ONNX;
+ * 2. the ONNX model's scores for every flow, by ONNX Runtime itself;
+ * 3. one replay through the evidence tracker (the detector's own code path): the shipped priors
+ *    kept, the site's tails for rarity and the autoencoder, the threshold for the alert budget.
  */
 export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): Promise<SiteFit> {
   if (flowsIn.length < 10) throw new ModelError(`a site baseline needs at least 10 flows from Zeek conn logs (JSON or TSV), got ${flowsIn.length}`);
   const flows = byTime(flowsIn);
-  const observer = new FlowObserver({ tracker: o.tracker });
-  const obs = flows.map((f) => observer.observe(f));
+  const extractor = new FlowFeatureExtractor();
+  const vectors = flows.map((f) => extractor.push(f, new Float32Array(FEATURE_COUNT)));
   const seed = o.seed ?? 1;
-  const ae = trainRobust(obs.map((x) => x.vector), { seed, maxTrainRows: o.maxTrainRows ?? 8000, epochs: o.epochs ?? 12, trim: o.trim ?? 0.05 });
-
+  const ae = trainRobust(vectors, { seed, maxTrainRows: o.maxTrainRows ?? 8000, epochs: o.epochs ?? 12, trim: o.trim ?? 0.05 });
   const architecture = `dense autoencoder ${[ae.L.width, 32, 8, 32, ae.L.width].join('-')}, tanh hidden, linear output; robust (median/MAD) standardisation; trimmed retraining`;
   const onnx = buildGraph(ae.L, ae.st, ae.layers, `${o.version}: site baseline ${architecture}`);
   const onnxPath = join(dir, `${o.version}.onnx`);
@@ -107,7 +108,7 @@ export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): 
   const base = ModelMetadata.parse({
     ...graphInterface(o.version),
     threshold: ae.threshold,
-    thresholdRule: '99th percentile of the trimmed site baseline; alerting uses the site calibration (site.threshold)',
+    thresholdRule: '99th percentile of the trimmed site baseline; alerting uses the site evidence calibration (site.threshold)',
     seed,
     architecture,
     training: {
@@ -122,32 +123,16 @@ export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): 
     onnxSha256: sha256(onnx),
   });
   await writeFile(join(dir, `${o.version}.json`), JSON.stringify(base));
-
   const model = await loadModel(onnxPath);
   const anomaly = new Float32Array(flows.length);
   try {
-    for (let i = 0; i < obs.length; i += 4096) anomaly.set(await model.rawScores(obs.slice(i, i + 4096).map((x) => x.vector)), i);
+    for (let i = 0; i < vectors.length; i += 4096) anomaly.set(await model.rawScores(vectors.slice(i, i + 4096)), i);
   } finally {
     await model.close();
   }
-  const pairs = new KeyIndex();
-  const dests = new KeyIndex();
-  const cols = Object.fromEntries(SCORERS.map((s) => [s, new Float32Array(flows.length)])) as Record<ScorerName, Float32Array>;
-  obs.forEach((x, i) => {
-    for (const s of SCORERS) if (s !== 'anomaly') cols[s][i] = x.reading.raw[s];
-  });
-  cols.anomaly = anomaly;
-  const { calibration } = calibrate(
-    {
-      ts: Float64Array.from(flows, (f) => f.ts),
-      pair: Int32Array.from(flows, (f) => pairs.of(`${f.srcIp}|${f.dstIp}`)),
-      dest: Int32Array.from(flows, (f) => dests.of(f.dstIp)),
-      cols,
-    },
-    { budget: o.budget },
-  );
+  const site = fitSiteEvidence(flows, loadReference(), { ...o.tracker, sources: o.sources, ...(o.budget ? { budget: o.budget } : {}) }, (j) => anomaly[j]!);
   const aeFpr = anomaly.filter((s) => s >= ae.threshold).length / flows.length;
-  const metadata = SiteModelMetadata.parse({ ...base, site: calibration, autoencoderBaselineFpr: aeFpr });
+  const metadata = SiteModelMetadata.parse({ ...base, site, autoencoderBaselineFpr: aeFpr });
   await writeFile(join(dir, `${o.version}.json`), `${JSON.stringify(metadata, null, 2)}\n`);
   return { onnxPath, metadata };
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activateModel, modelsDir } from '@soc/model';
 import { rng } from '@soc/prng';
 import { fitSite } from '../../models/site.ts';
-import { flowsOf, readConnEvents } from '../../services/soc/src/eval-conn.ts';
+import { flowsOf, readZeekEvents } from '../../services/soc/src/eval-conn.ts';
 import { DEMO_SOCS, prepareFederation } from '../../services/soc/src/federation.ts';
 import { api, eveAlert, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 import { enterpriseCapture } from '../helpers/enterprise.ts';
@@ -118,7 +118,7 @@ describe('fault injection', () => {
     const conn = join(dir, 'capture.conn.log');
     writeFileSync(conn, capture.lines.join('\n') + '\n');
     mkdirSync(modelsDir(join(dir, 'data')), { recursive: true });
-    await fitSite(flowsOf(await readConnEvents([conn])), modelsDir(join(dir, 'data')), { version: 'swap-1', sources: [conn] });
+    await fitSite(flowsOf(await readZeekEvents([conn])), modelsDir(join(dir, 'data')), { version: 'swap-1', sources: [conn] });
 
     const kills = LONG ? 10 : 3;
     const swapAt = 1; // the second kill lands right after activating the site model

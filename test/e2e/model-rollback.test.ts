@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHIPPED_VERSION, activateModel, rollbackModel } from '@soc/model';
 import { createLogger } from '@soc/telemetry';
-import { switchingAnalyzer, type Analyzer } from '../../services/detector/src/index.ts';
+import { switchingAnalyzer, type EvidenceModel } from '../../services/detector/src/index.ts';
+import { loadReference } from '../../models/evidence.ts';
 import { fitSite } from '../../models/site.ts';
-import { readConnEvents, flowsOf } from '../../services/soc/src/eval-conn.ts';
+import { readZeekEvents, flowsOf } from '../../services/soc/src/eval-conn.ts';
 import { enterpriseCapture } from '../helpers/enterprise.ts';
 
 /** `soc model rollback` to the shipped model must reach the running detector, not only active.json. */
@@ -17,12 +18,13 @@ describe('detector model slot', () => {
   it('switches to a site model and back to the shipped one on rollback, between batches', async () => {
     const file = join(dir, 'capture.conn.log');
     writeFileSync(file, enterpriseCapture({ seed: 4, hours: 1, hosts: 5 }).lines.join('\n') + '\n');
-    const events = await readConnEvents([file]);
+    const events = await readZeekEvents([file]);
     await fitSite(flowsOf(events), dir, { version: 'site-r', sources: [file] });
-    // The shipped model's analyzer, observed: it must run when no site model is active.
+    // The shipped reference, observed: its calibration is read for every batch it scores.
     let shippedBatches = 0;
-    const shipped: Analyzer = { name: 'anomaly', analyze: async () => (shippedBatches++, []) };
-    const slot = await switchingAnalyzer({ dir, fallback: shipped, origin: { soc: 'soc-test' }, tlp: 'AMBER', logger: createLogger('test', { level: 'silent' }), pollMs: 50 });
+    const reference = loadReference();
+    const shipped: EvidenceModel = { version: 'evidence-reference-v1', get calibration() { shippedBatches++; return reference; } };
+    const slot = await switchingAnalyzer({ dir, shipped, origin: { soc: 'soc-test' }, tlp: 'AMBER', logger: createLogger('test', { level: 'silent' }), pollMs: 50 });
     try {
       const batch = events.slice(0, 50);
       /** Analyzes batches until `which` model takes one (the slot loads in the background and swaps between batches). */

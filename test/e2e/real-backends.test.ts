@@ -1,9 +1,11 @@
 /**
  * The end-to-end pipeline against the production adapters: Suricata EVE alerts pushed to the
- * collector travel through real Kafka and come back from real Elasticsearch through the API.
+ * collector travel through real Kafka and come back from a real OpenSearch or Elasticsearch
+ * through the API.
  *
- * Backends: KAFKA_BROKERS and ELASTICSEARCH_URL (+ ELASTICSEARCH_USERNAME/PASSWORD or
- * ELASTICSEARCH_API_KEY) when set; whichever is missing is started with testcontainers when a
+ * Backends (see @soc/testkit): the broker and node `pnpm test:real` starts (KAFKA_BROKERS,
+ * OPENSEARCH_URL), or an operator's KAFKA_BROKERS / ELASTICSEARCH_URL (+ ELASTICSEARCH_USERNAME/
+ * PASSWORD or ELASTICSEARCH_API_KEY); whichever is missing is started with testcontainers when a
  * Docker engine answers; otherwise the suite is skipped with one line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,15 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerAnswers, startElasticsearch, startKafka, type Started } from '@soc/testkit';
-import { api, eveAlert, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
+import { findKafka, findSearchEngine, unavailable, type Started } from '@soc/testkit';
+import { api, eveAlert, metricSum, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 
-
-const KAFKA_FROM_ENV = process.env.KAFKA_BROKERS || undefined;
-const ES_FROM_ENV = process.env.ELASTICSEARCH_URL || undefined;
-const NEED_DOCKER = !KAFKA_FROM_ENV || !ES_FROM_ENV;
-const ENABLED = !NEED_DOCKER || (await dockerAnswers());
-if (!ENABLED) console.warn('real backends: skipped — no KAFKA_BROKERS/ELASTICSEARCH_URL and no Docker engine');
+const kafkaSource = await findKafka();
+const searchSource = await findSearchEngine();
+const ENABLED = kafkaSource !== null && searchSource !== null;
+if (!ENABLED) unavailable('real backends', 'no KAFKA_BROKERS/OPENSEARCH_URL/ELASTICSEARCH_URL and no Docker engine');
 
 /** Authorization for a cluster given by the environment, as the services read it. */
 function esAuthHeader(): Record<string, string> {
@@ -31,53 +31,44 @@ function esAuthHeader(): Record<string, string> {
 
 /**
  * Removes what this run created on a cluster that outlives it (containers are simply discarded):
- * the run's indices, templates and ILM policy, all named after its own index alias.
+ * the run's indices, templates and lifecycle policy, all named after its own index alias.
  */
 async function dropIndexLayout(esUrl: string, alias: string): Promise<void> {
   const base = esUrl.split(',')[0]!.replace(/\/$/, '');
-  for (const path of [`/${alias}-*?allow_no_indices=true`, `/_index_template/${alias}*`, `/_component_template/${alias}*`, `/_ilm/policy/${alias}-ilm`]) {
+  const policies = [`/_ilm/policy/${alias}-ilm`, `/_plugins/_ism/policies/${alias}-ism`];
+  for (const path of [`/${alias}-*?allow_no_indices=true`, `/_index_template/${alias}*`, `/_component_template/${alias}*`, ...policies]) {
     await fetch(base + path, { method: 'DELETE', headers: esAuthHeader() }).catch(() => undefined);
   }
 }
 
-/** Sum of a Prometheus counter over all its label sets. */
-function metricSum(text: string, name: string): number {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
-
-describe.skipIf(!ENABLED)('soc start on Kafka + Elasticsearch: ingest -> bus -> detector -> indexer -> store -> API', () => {
+describe.skipIf(!ENABLED)('soc start on Kafka + a search engine: ingest -> bus -> detector -> indexer -> store -> API', () => {
   const started: Started[] = [];
   // Unique per run, so a shared broker or cluster with earlier data cannot satisfy the assertions.
   const sid = randomInt(10_000_000, 90_000_000);
   const alias = `soc-alerts-e2e-${randomBytes(4).toString('hex')}`;
   let dir: string;
   let soc: SocProcess;
-  let esUrl: string;
+  let search: Awaited<ReturnType<NonNullable<typeof searchSource>>>;
 
   beforeAll(async () => {
-    const [kafka, es] = await Promise.all([KAFKA_FROM_ENV ? undefined : startKafka(), ES_FROM_ENV ? undefined : startElasticsearch()]);
-    for (const s of [kafka, es]) if (s) started.push(s);
-    esUrl = ES_FROM_ENV ?? es!.url;
+    const [kafka, node] = await Promise.all([kafkaSource!(), searchSource!()]);
+    started.push(kafka, node);
+    search = node;
     dir = mkdtempSync(join(tmpdir(), 'soc-e2e-real-'));
+    const storeEnv =
+      node.kind === 'opensearch'
+        ? { OPENSEARCH_URL: node.url, OPENSEARCH_INDEX: alias, ELASTICSEARCH_URL: '' }
+        : { ELASTICSEARCH_URL: node.url, ELASTICSEARCH_INDEX: alias, OPENSEARCH_URL: '' };
     soc = await startSoc({
       dataDir: dir,
       timeoutMs: 120_000,
-      env: {
-        KAFKA_BROKERS: KAFKA_FROM_ENV ?? kafka!.brokers.join(','),
-        KAFKA_CLIENT_ID: 'soc-e2e',
-        ELASTICSEARCH_URL: esUrl,
-        ELASTICSEARCH_INDEX: alias,
-        SOC_TOPIC_PARTITIONS: '2',
-      },
+      env: { KAFKA_BROKERS: kafka.brokers.join(','), KAFKA_CLIENT_ID: 'soc-e2e', SOC_TOPIC_PARTITIONS: '2', ...storeEnv },
     });
   }, 420_000);
 
   afterAll(async () => {
     const code = await soc?.stop('SIGTERM');
-    if (ES_FROM_ENV) await dropIndexLayout(ES_FROM_ENV, alias);
+    if (search) await dropIndexLayout(search.url, alias);
     await Promise.all(started.map((s) => s.stop()));
     if (dir) rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0);
@@ -85,7 +76,7 @@ describe.skipIf(!ENABLED)('soc start on Kafka + Elasticsearch: ingest -> bus -> 
 
   it('runs on the production adapters and reports them healthy', async () => {
     expect(soc.ready.bus).toBe('kafka');
-    expect(soc.ready.store).toBe('elasticsearch');
+    expect(soc.ready.store).toBe(search.kind);
     const h = await api(soc.url, soc.analystToken, '/readyz');
     expect(h.status).toBe(200);
     expect(h.body.checks).toEqual({ bus: true, store: true });
@@ -104,7 +95,7 @@ describe.skipIf(!ENABLED)('soc start on Kafka + Elasticsearch: ingest -> bus -> 
     const found = await waitFor(async () => {
       const s = await api(soc.url, soc.analystToken, `/v1/alerts?rule_id=${sid}&limit=100`);
       return s.body.total === 20 ? s.body : undefined;
-    }, `20 alerts with rule ${sid} in Elasticsearch`, 120_000, 500);
+    }, `20 alerts with rule ${sid} in ${search.kind}`, 120_000, 500);
     expect(new Set(found.alerts.map((a: { id: string }) => a.id)).size).toBe(20);
     const one = found.alerts[0];
     expect(one.rule).toMatchObject({ id: String(sid), name: 'ET SCAN Potential SSH Scan' });
@@ -134,7 +125,7 @@ describe.skipIf(!ENABLED)('soc start on Kafka + Elasticsearch: ingest -> bus -> 
     const again = Array.from({ length: 20 }, (_, i) => eveAlert(i, { sid, severity: (i % 3) + 1 })).join('\n');
     expect((await api(soc.url, soc.sensorToken, '/v1/events', { method: 'POST', body: again })).status).toBe(202);
     // Once the indexer has written the re-sent alerts, they must have replaced the first ones.
-    await waitFor(async () => (await indexed()) >= before + 20, 're-sent alerts written to Elasticsearch', 120_000, 500);
+    await waitFor(async () => (await indexed()) >= before + 20, `re-sent alerts written to ${search.kind}`, 120_000, 500);
     const after = await api(soc.url, soc.analystToken, `/v1/alerts?rule_id=${sid}&limit=100`);
     expect(after.body.total).toBe(20);
     // Triage survives a re-delivery of the same alert.

@@ -89,7 +89,11 @@ export function enterpriseCapture(o: EnterpriseOptions): EnterpriseCapture {
       const dst = site();
       conn(t, h, DC, 53, 'udp', 'dns', 'SF', 0.01, 35, 100 + r() * 200);
       const parallel = 1 + Math.floor(r() * 4);
-      for (let k = 0; k < parallel; k++) conn(t + 0.05 + k * 0.02, h, dst, r() < 0.9 ? 443 : 80, 'tcp', r() < 0.9 ? 'ssl' : 'http', 'SF', r() * 30, 500 + r() * 3000, 2000 + r() ** 3 * 2e6);
+      for (let k = 0; k < parallel; k++) {
+        // Zeek names what it saw: TLS on 443, HTTP on 80 (a real sensor never reports TLS on 80 here).
+        const tls = r() < 0.9;
+        conn(t + 0.05 + k * 0.02, h, dst, tls ? 443 : 80, 'tcp', tls ? 'ssl' : 'http', 'SF', r() * 30, 500 + r() * 3000, 2000 + r() ** 3 * 2e6);
+      }
       if (r() < 0.05) conn(t + 1, h, FILE_SERVER, 445, 'tcp', 'smb', 'SF', 2 + r() * 60, 5000 + r() * 1e5, 1e4 + r() * 1e6);
     }
   }

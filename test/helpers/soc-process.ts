@@ -16,9 +16,13 @@ export interface SocProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `soc start` as a real child process and waits for its ready line. */
-export async function startSoc(opts: { dataDir: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<SocProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/soc/src/main.ts'), 'start', '--data-dir', opts.dataDir, '--port', String(opts.port ?? 0), ...(opts.args ?? [])], {
+/**
+ * Starts `soc start` (or one service alone: `command` collector, detector, …) as a real child
+ * process and waits for its ready line. `url` is the API's, else the collector's, else the ops
+ * (metrics/health) server's.
+ */
+export async function startSoc(opts: { dataDir: string; command?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<SocProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/soc/src/main.ts'), opts.command ?? 'start', '--data-dir', opts.dataDir, '--port', String(opts.port ?? 0), ...(opts.args ?? [])], {
     cwd: ROOT,
     env: { ...process.env, SOC_LOG_LEVEL: process.env.SOC_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,7 +56,7 @@ export async function startSoc(opts: { dataDir: string; port?: number; args?: st
   const token = (role: string) => creds.credentials.find((c) => c.role === role)!.token;
   return {
     proc,
-    url: String(ready.api),
+    url: String(ready.api ?? ready.collector ?? ready.ops),
     ready,
     analystToken: token('analyst'),
     sensorToken: token('sensor'),
@@ -114,4 +118,12 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, what:
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Sum of a Prometheus counter or gauge over all its label sets. */
+export function metricSum(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }

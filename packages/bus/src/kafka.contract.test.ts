@@ -77,6 +77,24 @@ describe('kafka adapter contract with kafkajs', () => {
     await bus.close();
   });
 
+  it('sends again with a new producer id when the idempotent producer is out of sequence, once', async () => {
+    const fake = new FakeKafka();
+    const bus = busOn(fake);
+    await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+    const producer = await bus.producer();
+    const outOfOrder = () => Object.assign(new kafkajs.KafkaJSProtocolError('The broker received an out of order sequence number'), { type: 'OUT_OF_ORDER_SEQUENCE_NUMBER', code: 45 });
+    fake.sendFailures.push(outOfOrder());
+    const [meta] = await producer.send('t', [{ key: null, value: 'x' }]);
+    expect(meta?.offset).toBe(0);
+    // A second producer was made (a new producer id), and the batch went out on it.
+    expect(fake.calls.producerConfigs).toHaveLength(2);
+    expect(fake.calls.sends).toHaveLength(2);
+    // Twice in a row is not papered over: the caller sees it.
+    fake.sendFailures.push(outOfOrder(), outOfOrder());
+    await expect(producer.send('t', [{ key: null, value: 'y' }])).rejects.toBeInstanceOf(BackendUnavailableError);
+    await bus.close();
+  });
+
   it('commits a batch only after its handler succeeded; a throwing handler gets the same batch again', async () => {
     const fake = new FakeKafka();
     const bus = busOn(fake);

@@ -18,7 +18,7 @@ import type {
   ProducerRecord as KafkaProducerRecord,
   RecordMetadata as KafkaRecordMetadata,
 } from 'kafkajs';
-import { BackendUnavailableError, isRetriable } from '@soc/errors';
+import { BackendUnavailableError, isRetriable, retry } from '@soc/errors';
 import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, RecordMetadata, TopicSpec } from './port.ts';
@@ -110,6 +110,14 @@ export function toBusError(err: unknown, what: string): BackendUnavailableError 
   return new BackendUnavailableError(`kafka bus: ${what} failed: ${e?.message ?? String(err)}`, { cause: err, retriable });
 }
 
+/** OUT_OF_ORDER_SEQUENCE_NUMBER (45), possibly wrapped by kafkajs's "retries exhausted". */
+export function outOfSequence(err: unknown): boolean {
+  for (let e = err as { type?: string; code?: number; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || e.code === 45) return true;
+  }
+  return false;
+}
+
 function headerValue(v: Buffer | string | (Buffer | string)[] | undefined): string {
   if (v === undefined) return '';
   if (Array.isArray(v)) return v.map(String).join(',');
@@ -156,6 +164,21 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
   };
   const producers = new Set<KafkaProducerLike>();
   const consumers = new Set<KafkaConsumer>();
+  /**
+   * Admin operations retried while the broker reports a transient state (a topic not yet known to
+   * every listener, the group coordinator still loading on a fresh or restarted broker).
+   */
+  const adminOp = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    retry(
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw toBusError(err, what);
+        }
+      },
+      { retries: 8, initialDelayMs: 200, maxDelayMs: 3000, onRetry: (err, attempt, delayMs) => log.warn({ err: (err as Error).message, attempt, delayMs }, `${what} retry`) },
+    );
 
   class KafkaConsumer implements Consumer {
     private client: KafkaConsumerLike | undefined;
@@ -216,8 +239,8 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     }
   }
 
-  async function ensureTopics(specs: TopicSpec[]): Promise<void> {
-    try {
+  function ensureTopics(specs: TopicSpec[]): Promise<void> {
+    return adminOp('ensure topics', async () => {
       const a = await admin();
       const existing = new Set(await a.listTopics());
       const missing = specs.filter((s) => !existing.has(s.name));
@@ -240,13 +263,11 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
       const meta = await a.fetchTopicMetadata({ topics: present.map((s) => s.name) });
       const grow = present.filter((s) => (meta.topics.find((t) => t.name === s.name)?.partitions.length ?? 0) < s.partitions);
       if (grow.length > 0) await a.createPartitions({ topicPartitions: grow.map((s) => ({ topic: s.name, count: s.partitions })) });
-    } catch (err) {
-      throw toBusError(err, 'ensure topics');
-    }
+    });
   }
 
-  async function lag(groupId: string, topic: string): Promise<PartitionLag[]> {
-    try {
+  function lag(groupId: string, topic: string): Promise<PartitionLag[]> {
+    return adminOp('lag', async () => {
       const a = await admin();
       const [ends, groups] = await Promise.all([a.fetchTopicOffsets(topic), a.fetchOffsets({ groupId, topics: [topic] })]);
       const committed = new Map((groups.find((g) => g.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
@@ -257,9 +278,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
           return { topic, partition: e.partition, committed: c, end, lag: Math.max(0, end - (c >= 0 ? c : Number(e.low))) };
         })
         .sort((x, y) => x.partition - y.partition);
-    } catch (err) {
-      throw toBusError(err, 'lag');
-    }
+    });
   }
 
   /** Inspection read: a throwaway group seeks each wanted partition and collects up to its high watermark. */
@@ -325,7 +344,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     async producer(): Promise<Producer> {
       // kafkajs's own default partitioner decides; wrapping it only observes the partition of each message.
       const chosen = new WeakMap<object, number>();
-      const client = kafka.producer({
+      const newClient = () => kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: opts.allowTopicCreation ?? false,
@@ -339,8 +358,19 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
           };
         },
       });
+      let client = newClient();
       producers.add(client);
-      const connected = lazily(client, 'producer connect');
+      let connected = lazily(client, 'producer connect');
+      // kafkajs's idempotent producer can get out of step with the broker's sequence numbers after
+      // a produce it retried (seen on a real broker right after topic creation, under load); a new
+      // producer id starts clean. The batch is sent again: at-least-once, as every retry here.
+      const renew = async () => {
+        producers.delete(client);
+        await client.disconnect().catch(() => undefined);
+        client = newClient();
+        producers.add(client);
+        connected = lazily(client, 'producer connect');
+      };
       return {
         async send(topic, records) {
           if (records.length === 0) return [];
@@ -350,9 +380,17 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
             ...(r.headers ? { headers: r.headers } : {}),
             ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
           }));
+          const attempt = async () => (await connected()).send({ topic, messages, acks: -1, compression });
           let result: KafkaRecordMetadata[];
           try {
-            result = await (await connected()).send({ topic, messages, acks: -1, compression });
+            try {
+              result = await attempt();
+            } catch (err) {
+              if (!outOfSequence(err)) throw err;
+              log.warn({ topic, err: (err as Error).message }, 'idempotent producer out of sequence; sending again with a new producer id');
+              await renew();
+              result = await attempt();
+            }
           } catch (err) {
             throw toBusError(err, `send to ${topic}`);
           }

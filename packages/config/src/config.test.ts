@@ -53,6 +53,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { SOC_SENSOR_TOKENS: 'x'.repeat(30), SOC_LOG_LEVEL: 'warn', SOCKET: 'y', HOME: '/' } }).api.port).toBe(8080);
   });
 
+  it('switches to OpenSearch from its URL, and refuses two search engines at once', () => {
+    const c = loadConfig({ env: { OPENSEARCH_URL: 'https://os1:9200,https://os2:9200', OPENSEARCH_USERNAME: 'soc', OPENSEARCH_INDEX: 'alerts' } });
+    expect(c.store).toMatchObject({ kind: 'opensearch', opensearch: { node: ['https://os1:9200', 'https://os2:9200'], username: 'soc', index: 'alerts' } });
+    expect(() => loadConfig({ env: { OPENSEARCH_URL: 'https://os:9200', ELASTICSEARCH_URL: 'https://es:9200' } })).toThrow(/both ELASTICSEARCH_URL and OPENSEARCH_URL/);
+    expect(loadConfig({ env: { OPENSEARCH_URL: 'https://os:9200', ELASTICSEARCH_URL: 'https://es:9200', SOC_STORE: 'elasticsearch' } }).store.kind).toBe('elasticsearch');
+    expect(() => loadConfig({ env: { OPENSEARCH_URL: 'not a url' } })).toThrow(/store\.opensearch\.node\.0 \(from OPENSEARCH_URL\)/);
+  });
+
   it('applies file < env < overrides', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'soc.json');

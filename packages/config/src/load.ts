@@ -38,6 +38,12 @@ export const ENV_MAP: Record<string, string> = {
   ELASTICSEARCH_PASSWORD_FILE: 'store.elasticsearch.passwordFile',
   ELASTICSEARCH_CA_FILE: 'store.elasticsearch.caFile',
   ELASTICSEARCH_INDEX: 'store.elasticsearch.index',
+  OPENSEARCH_URL: 'store.opensearch.node',
+  OPENSEARCH_USERNAME: 'store.opensearch.username',
+  OPENSEARCH_PASSWORD: 'store.opensearch.password',
+  OPENSEARCH_PASSWORD_FILE: 'store.opensearch.passwordFile',
+  OPENSEARCH_CA_FILE: 'store.opensearch.caFile',
+  OPENSEARCH_INDEX: 'store.opensearch.index',
   SOC_API_HOST: 'api.host',
   SOC_API_PORT: 'api.port',
   SOC_COLLECTOR_HOST: 'collector.host',
@@ -149,7 +155,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { values: Plain; sources:
   }
   // Choosing a production backend by its URL alone is what operators expect.
   if (env.KAFKA_BROKERS && !env.SOC_BUS) setPath(values, 'bus.kind', 'kafka');
+  if (env.ELASTICSEARCH_URL && env.OPENSEARCH_URL && !env.SOC_STORE) {
+    throw new ConfigError('both ELASTICSEARCH_URL and OPENSEARCH_URL are set (keep one, or choose with SOC_STORE)', 'store.kind');
+  }
   if (env.ELASTICSEARCH_URL && !env.SOC_STORE) setPath(values, 'store.kind', 'elasticsearch');
+  if (env.OPENSEARCH_URL && !env.SOC_STORE) setPath(values, 'store.kind', 'opensearch');
   return { values, sources };
 }
 

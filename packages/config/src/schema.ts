@@ -62,9 +62,13 @@ export const ElasticsearchConfig = z.strictObject({
   index: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/).default('soc-alerts'),
 });
 
+/** OpenSearch takes the same connection settings, with basic auth only (no API keys). */
+export const OpenSearchConfig = ElasticsearchConfig.omit({ apiKey: true, apiKeyFile: true });
+
 export const StoreConfig = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('embedded'), path: z.string().optional() }),
   z.strictObject({ kind: z.literal('elasticsearch'), elasticsearch: ElasticsearchConfig }),
+  z.strictObject({ kind: z.literal('opensearch'), opensearch: OpenSearchConfig }),
 ]);
 
 export const RateLimitConfig = z.strictObject({

@@ -18,6 +18,11 @@ export interface Flow {
   dstBytes: number;
   srcPkts?: number;
   dstPkts?: number;
+  /** The sensor's own view of which endpoints are local (Zeek local_orig/local_resp via ECS network.direction). */
+  localOrig?: boolean;
+  localResp?: boolean;
+  /** Sensor connection id (Zeek uid), to join per-flow labels and protocol logs. */
+  uid?: string;
 }
 
 function icmp(e: EcsEvent, part: 'type' | 'code'): number | undefined {
@@ -62,5 +67,13 @@ export function flowFromEvent(e: EcsEvent): Flow | null {
   };
   if (e.source?.packets !== undefined) flow.srcPkts = e.source.packets;
   if (e.destination?.packets !== undefined) flow.dstPkts = e.destination.packets;
+  // ECS network.direction carries the sensor's local_orig/local_resp (Zeek Site::local_nets).
+  const dir = e.network?.direction;
+  if (dir === 'internal' || dir === 'outbound' || dir === 'inbound' || dir === 'external') {
+    flow.localOrig = dir === 'internal' || dir === 'outbound';
+    flow.localResp = dir === 'internal' || dir === 'inbound';
+  }
+  const uid = (e.zeek as { session_id?: unknown } | undefined)?.session_id;
+  if (typeof uid === 'string') flow.uid = uid;
   return flow;
 }

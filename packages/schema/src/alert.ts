@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Port, Timestamp } from './event.ts';
+import { Threat } from './threat.ts';
 
 /** Traffic Light Protocol 2.0 labels (FIRST). */
 export const Tlp = z.enum(['CLEAR', 'GREEN', 'AMBER', 'AMBER+STRICT', 'RED']);
@@ -90,6 +91,8 @@ export const Alert = z.object({
   /** Links to other alerts, e.g. "seen_by_partner_first". */
   links: z.array(z.object({ type: Keyword, alert_id: Keyword, origin: Keyword.optional() })).max(1000).optional(),
   labels: z.record(FlatKey, FlatValue).optional(),
+  /** ECS threat.*: MITRE ATT&CK tactics and techniques (see threat.ts). */
+  threat: Threat.optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 export type AlertInput = z.input<typeof Alert>;

@@ -1,21 +1,22 @@
 import { FEATURE_COUNT, FlowFeatureExtractor, type Flow } from '@soc/features';
-import { FlowObserver } from './engine.ts';
-import { SignalTracker, type TrackerOptions } from './tracker.ts';
+import type { EvidenceCalibration } from './evidence-calibrate.ts';
+import { scoreEvidence } from './evidence-calibrate.ts';
+import { EvidenceTracker, type EvidenceOptions } from './evidence.ts';
 
 export interface SignalsBenchResult {
   flows: number;
-  /** Feature extraction alone versus features + all site signals, same flows, same run. */
+  /** Feature extraction alone versus every evidence signal + scoring, same flows, same run. */
   featuresFlowsPerSec: number;
   allSignalsFlowsPerSec: number;
-  /** allSignals / features: the cost of the signals as a share of throughput kept. */
+  /** allSignals / features: the cost of the signals relative to feature extraction. */
   ratio: number;
-  /** heapUsed growth after 1 million distinct (source, destination, port) triples, caps in force. */
+  /** heapUsed growth after 1 million distinct (host, destination) pairs, caps in force. */
   distinctPairs: number;
   heapDeltaMB: number;
   trackedPairs: number;
 }
 
-/** A deterministic mix: 50 hosts, a long tail of destinations, a few beacons. */
+/** A deterministic mix: 50 hosts, a long tail of destinations, a few beacons on an odd port. */
 function syntheticFlow(i: number): Flow {
   const beacon = i % 10 === 0;
   return {
@@ -31,18 +32,20 @@ function rate(n: number, fn: (i: number) => void): number {
   return n / ((performance.now() - t) / 1000);
 }
 
-/** Throughput and memory of the site signals; wired into `pnpm bench` by the lead. */
-export function benchSignals(flows = 200_000, distinctPairs = 1_000_000, caps: TrackerOptions = {}): SignalsBenchResult {
+/** Throughput and memory of the evidence signals with `calibration` scoring every outbound flow. */
+export function benchSignals(calibration: EvidenceCalibration, flows = 200_000, distinctPairs = 1_000_000, caps: EvidenceOptions = {}): SignalsBenchResult {
   const input = Array.from({ length: flows }, (_, i) => syntheticFlow(i));
   const ex = new FlowFeatureExtractor();
   const out = new Float32Array(FEATURE_COUNT);
   const featuresFlowsPerSec = rate(flows, (i) => ex.push(input[i]!, out));
-  const obs = new FlowObserver({ tracker: caps });
-  const allSignalsFlowsPerSec = rate(flows, (i) => obs.observe(input[i]!));
-
+  const t0 = new EvidenceTracker({ ...caps, usage: calibration.usage });
+  const allSignalsFlowsPerSec = rate(flows, (i) => {
+    const x = t0.observe(input[i]!);
+    if (x.kind === 'outbound') scoreEvidence(calibration, x.pair.raw);
+  });
   globalThis.gc?.();
   const before = process.memoryUsage().heapUsed;
-  const t = new SignalTracker(caps);
+  const t = new EvidenceTracker({ ...caps, usage: calibration.usage });
   for (let i = 0; i < distinctPairs; i++) {
     const f = syntheticFlow(i);
     f.dstIp = `${20 + (i % 200)}.${(i >> 8) & 255}.${i & 255}.${(i >> 16) & 255}`;
@@ -53,6 +56,6 @@ export function benchSignals(flows = 200_000, distinctPairs = 1_000_000, caps: T
   const heapDeltaMB = (process.memoryUsage().heapUsed - before) / 2 ** 20;
   return {
     flows, featuresFlowsPerSec, allSignalsFlowsPerSec, ratio: allSignalsFlowsPerSec / featuresFlowsPerSec,
-    distinctPairs, heapDeltaMB, trackedPairs: t.stats.pairs,
+    distinctPairs, heapDeltaMB, trackedPairs: t.stats().pairs,
   };
 }

@@ -38,3 +38,14 @@ export function regularity(d: Dispersion): number {
   const madm = d.median > 0 ? Math.max(0, 1 - d.mad / d.median) : d.mad === 0 ? 1 : 0;
   return (1 - Math.abs(d.bowley) + madm) / 2;
 }
+
+/**
+ * RITA-style beacon score in [0, 1]: regularity of intervals and sizes, weighted by the evidence
+ * behind it (1 − 1/√intervals: three intervals prove little, sixty a lot) and by persistence (the
+ * share of the hours it spans in which the triple was active). Fewer than 3 intervals: 0.
+ */
+export function beaconScore(intervalRegularity: number, sizeRegularity: number, intervals: number, coverage: number): number {
+  if (intervals < 3) return 0;
+  const reg = (2 * intervalRegularity + sizeRegularity) / 3;
+  return reg * (1 - 1 / Math.sqrt(intervals)) * Math.min(1, coverage);
+}

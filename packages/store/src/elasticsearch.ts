@@ -5,7 +5,7 @@ import { BackendUnavailableError, SocError, type RetryOptions } from '@soc/error
 import type { Logger } from '@soc/telemetry';
 import type { AggregationRequest, Aggregations, AlertQuery, AlertStore, Bucket, SearchResult, UpsertFailure, UpsertResult } from './port.ts';
 import { RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, queryTree, validateBatch } from './query.ts';
-import { ALERT_FIELDS, AUDIT_MAPPINGS, CASE_MAPPINGS, componentTemplate, fromEsDoc, ilmPolicy, indexTemplate, layoutNames, toEsDoc } from './es-layout.ts';
+import { ALERT_FIELDS, AUDIT_MAPPINGS, CASE_MAPPINGS, componentTemplate, fromEsDoc, ilmPolicy, ilmSettings, indexTemplate, layoutNames, toEsDoc, type FlatType, type LayoutNames, type LayoutOptions } from './es-layout.ts';
 import { toEsDsl } from './es-query.ts';
 import { AuditEntry, Case, applyCasePatch, applyTriage, newCase, type CaseQuery } from './triage.ts';
 import { createEsClient, esReason, retriableStatus, withRetries, type EsConnectionOptions } from './es-transport.ts';
@@ -102,7 +102,8 @@ export const MERGE_SCRIPT = `
 Map o = ctx._source; Map n = params.doc;
 Map os = o.soc; Map oe = o.event;
 Map soc = new HashMap(n.soc); Map ev = new HashMap(n.event);
-long count = Math.max(((Number) os.count).longValue(), ((Number) soc.count).longValue());
+long oc = ((Number) os.count).longValue(); long nc = ((Number) soc.count).longValue();
+long count = oc > nc ? oc : nc;
 String first = ZonedDateTime.parse(ev.start).toInstant().toEpochMilli() < ZonedDateTime.parse(oe.start).toInstant().toEpochMilli() ? ev.start : oe.start;
 String last = ZonedDateTime.parse(ev.end).toInstant().toEpochMilli() > ZonedDateTime.parse(oe.end).toInstant().toEpochMilli() ? ev.end : oe.end;
 List related = new ArrayList(); Set seen = new HashSet();
@@ -157,18 +158,43 @@ const totalOf = (hits: estypes.SearchHitsMetadata<unknown>): number => (typeof h
 /** Raised inside one bulk attempt when some items deserve another try. */
 class ItemsPending extends BackendUnavailableError {}
 
-export function createElasticsearchStore(opts: ElasticsearchStoreOptions): ElasticsearchAlertStore {
+export type Call = <T>(op: string, fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * What differs between the engines this store runs on; everything else (queries, bulk merge,
+ * triage, audit, cases) is the code below, run by OpenSearch through an Elasticsearch-shaped
+ * client (see opensearch.ts).
+ */
+export interface EngineFlavor {
+  kind: 'elasticsearch' | 'opensearch';
+  /** Field type for detector-specific keys (`labels`, `soc.explanation.values`). */
+  flat: FlatType;
+  /** Installs the lifecycle policy (idempotent); resolves the index settings binding new indices to it. */
+  lifecycle(names: LayoutNames, layout: LayoutOptions, call: Call): Promise<Record<string, string>>;
+}
+
+export const ELASTICSEARCH_FLAVOR = (client: Client): EngineFlavor => ({
+  kind: 'elasticsearch',
+  flat: 'flattened',
+  async lifecycle(names, layout, call) {
+    await call('put ILM policy', () => client.ilm.putLifecycle({ name: names.policy, policy: ilmPolicy(layout) }));
+    return ilmSettings(layout.alias);
+  },
+});
+
+export function createElasticsearchStore(opts: ElasticsearchStoreOptions & { flavor?: (client: Client) => EngineFlavor }): ElasticsearchAlertStore {
   const client = opts.client ?? createEsClient(opts);
+  const flavor = (opts.flavor ?? ELASTICSEARCH_FLAVOR)(client);
   const alias = opts.index ?? 'soc-alerts';
   const names = layoutNames(alias);
   const refresh = opts.refresh ?? 'wait_for';
-  const log = opts.logger?.child({ component: 'store', adapter: 'elasticsearch', index: alias });
+  const log = opts.logger?.child({ component: 'store', adapter: flavor.kind, index: alias });
   const retryOpts: RetryOptions = {
     retries: opts.maxRetries ?? 5,
     initialDelayMs: opts.retryInitialDelayMs ?? 200,
-    onRetry: (err, attempt, delayMs) => log?.warn({ err: (err as Error).message, attempt, delayMs }, 'elasticsearch retry'),
+    onRetry: (err, attempt, delayMs) => log?.warn({ err: (err as Error).message, attempt, delayMs }, `${flavor.kind} retry`),
   };
-  const call = <T>(op: string, fn: () => Promise<T>) => withRetries(op, fn, retryOpts);
+  const call: Call = (op, fn) => withRetries(`${flavor.kind} ${op}`, fn, retryOpts);
 
   let ready: Promise<void> | null = null;
   const ensureSetup = (): Promise<void> => {
@@ -181,9 +207,9 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
 
   async function setup(): Promise<void> {
     const layout = { alias, retentionDays: opts.retentionDays ?? 90, rolloverMaxAge: '1d', rolloverMaxPrimaryShardSize: '50gb' };
-    await call('put ILM policy', () => client.ilm.putLifecycle({ name: names.policy, policy: ilmPolicy(layout) }));
-    await call('put component template', () => client.cluster.putComponentTemplate({ name: names.componentTemplate, template: componentTemplate() }));
-    await call('put index template', () => client.indices.putIndexTemplate({ name: names.indexTemplate, ...indexTemplate(alias) }));
+    const lifecycle = await flavor.lifecycle(names, layout, call);
+    await call('put component template', () => client.cluster.putComponentTemplate({ name: names.componentTemplate, template: componentTemplate(flavor.flat) }));
+    await call('put index template', () => client.indices.putIndexTemplate({ name: names.indexTemplate, ...indexTemplate(alias, lifecycle) }));
     for (const [index, mappings] of [[names.audit, AUDIT_MAPPINGS], [names.cases, CASE_MAPPINGS]] as const) {
       if (await call('check index', () => client.indices.exists({ index }))) continue;
       await createIfAbsent(() => call('create index', () => client.indices.create({ index, mappings })));
@@ -279,7 +305,7 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions): Elast
   }
 
   return {
-    kind: 'elasticsearch',
+    kind: flavor.kind,
     ensureSetup,
 
     async upsert(input): Promise<UpsertResult> {

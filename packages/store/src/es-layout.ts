@@ -2,9 +2,10 @@ import type { estypes } from '@elastic/elasticsearch';
 import { Alert, severityRank, type Alert as AlertT } from '@soc/schema';
 
 /**
- * The Elasticsearch index layout for alerts: an ILM policy, a component template holding the
- * explicit ECS mappings, an index template binding both to `<alias>-*`, and a rollover alias.
- * A data stream is not used: it is append-only, and alerts are upserted and triaged by id.
+ * The index layout for alerts, shared by Elasticsearch and OpenSearch: a lifecycle policy (ILM on
+ * Elasticsearch, ISM on OpenSearch), a component template holding the explicit ECS mappings, an
+ * index template binding both to `<alias>-*`, and a rollover alias. A data stream is not used: it
+ * is append-only, and alerts are upserted and triaged by id.
  */
 
 export interface LayoutOptions {
@@ -16,7 +17,10 @@ export interface LayoutOptions {
 }
 
 export const layoutNames = (alias: string) => ({
+  /** ILM policy on Elasticsearch. */
   policy: `${alias}-ilm`,
+  /** ISM policy on OpenSearch. */
+  ismPolicy: `${alias}-ism`,
   componentTemplate: `${alias}-mappings`,
   indexTemplate: alias,
   pattern: `${alias}-*`,
@@ -26,6 +30,8 @@ export const layoutNames = (alias: string) => ({
   cases: `${alias}-cases`,
 });
 
+export type LayoutNames = ReturnType<typeof layoutNames>;
+
 export function ilmPolicy(o: LayoutOptions) {
   return {
     phases: {
@@ -34,6 +40,30 @@ export function ilmPolicy(o: LayoutOptions) {
     },
   };
 }
+
+/**
+ * The same lifecycle as ISM states: roll over daily or at the shard size, delete after the
+ * retention. ISM counts `min_index_age` from index creation (ILM's delete phase counts from
+ * rollover), so the delete transition adds the rollover age.
+ */
+export function ismPolicy(o: LayoutOptions, pattern: string) {
+  return {
+    description: `soc alerts: rollover ${o.rolloverMaxAge}/${o.rolloverMaxPrimaryShardSize}, delete after ${o.retentionDays}d`,
+    default_state: 'hot',
+    states: [
+      {
+        name: 'hot',
+        actions: [{ rollover: { min_index_age: o.rolloverMaxAge, min_primary_shard_size: o.rolloverMaxPrimaryShardSize } }],
+        transitions: [{ state_name: 'delete', conditions: { min_index_age: `${o.retentionDays + 1}d` } }],
+      },
+      { name: 'delete', actions: [{ delete: {} }], transitions: [] },
+    ],
+    ism_template: [{ index_patterns: [pattern], priority: 200 }],
+  };
+}
+
+/** Elasticsearch's `flattened` and OpenSearch's `flat_object`: one field for arbitrary keys. */
+export type FlatType = 'flattened' | 'flat_object';
 
 const keyword = { type: 'keyword' } as const;
 const date = { type: 'date' } as const;
@@ -72,7 +102,7 @@ export const ALERT_FIELDS = {
 } as const;
 
 /** Every field of the stored document, mapped explicitly; anything else is refused (strict). */
-export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
+export const alertMappings = (flat: FlatType): estypes.MappingTypeMapping => ({
   dynamic: 'strict',
   properties: {
     '@timestamp': date,
@@ -92,7 +122,7 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
         technique: { properties: { ...threatRef.properties, subtechnique: threatRef } },
       },
     },
-    labels: { type: 'flattened' },
+    labels: { type: flat } as estypes.MappingProperty,
     soc: {
       properties: {
         detector: keyword,
@@ -109,7 +139,7 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
             summary: text,
             features: { properties: { name: keyword, value: { type: 'double' }, contribution: { type: 'double' } } },
             // Detector-specific keys: one field for all of them, no mapping explosion.
-            values: { type: 'flattened' },
+            values: { type: flat } as estypes.MappingProperty,
           },
         },
         federation: { properties: { message_id: keyword, received_at: date, hops: { type: 'integer' }, path: keyword } },
@@ -117,7 +147,9 @@ export const ALERT_MAPPINGS: estypes.MappingTypeMapping = {
       },
     },
   },
-};
+});
+
+export const ALERT_MAPPINGS = alertMappings('flattened');
 
 const SOC_TEXT: estypes.AnalysisCustomAnalyzer = { type: 'custom', tokenizer: 'soc_words', filter: ['lowercase', 'asciifolding'] };
 export const ANALYSIS: estypes.IndicesIndexSettingsAnalysis = {
@@ -162,17 +194,21 @@ export function fromEsDoc(source: unknown): AlertT {
   }));
 }
 
-export function componentTemplate(): estypes.IndicesIndexState {
-  return { settings: { analysis: ANALYSIS }, mappings: ALERT_MAPPINGS };
+export function componentTemplate(flat: FlatType = 'flattened'): estypes.IndicesIndexState {
+  return { settings: { analysis: ANALYSIS }, mappings: alertMappings(flat) };
 }
 
-export function indexTemplate(alias: string) {
+/** The Elasticsearch ILM settings that bind new indices to their policy. */
+export const ilmSettings = (alias: string): Record<string, string> => ({ 'index.lifecycle.name': layoutNames(alias).policy, 'index.lifecycle.rollover_alias': alias });
+
+/** The index template; `lifecycle` holds the engine's settings binding new indices to their policy. */
+export function indexTemplate(alias: string, lifecycle: Record<string, string> = ilmSettings(alias)) {
   const n = layoutNames(alias);
   return {
     index_patterns: [n.pattern],
     composed_of: [n.componentTemplate],
     priority: 200,
-    template: { settings: { 'index.lifecycle.name': n.policy, 'index.lifecycle.rollover_alias': alias } },
+    template: { settings: lifecycle },
   };
 }
 

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Client, errors } from '@elastic/elasticsearch';
+import { Client } from '@elastic/elasticsearch';
 import { AuthError, BackendUnavailableError, ConfigError, SocError, ValidationError, retry, type RetryOptions } from '@soc/errors';
 
 /**
- * Transport concerns of the Elasticsearch adapter — client construction, auth, TLS, error
- * classification and retries — kept apart from the typed API mapping in elasticsearch.ts.
+ * Transport concerns of the Elasticsearch and OpenSearch adapters — connection options, TLS,
+ * error classification and retries — kept apart from the request mapping. Both clients descend
+ * from the same transport and name their errors alike, so one classification serves both.
  */
 
 type ClientOptions = ConstructorParameters<typeof Client>[0];
@@ -25,18 +26,23 @@ export interface EsConnectionOptions {
 export function createEsClient(o: EsConnectionOptions): Client {
   const options: ClientOptions = { node: o.node, maxRetries: 0, requestTimeout: o.requestTimeoutMs ?? 30_000 };
   if (o.auth) options.auth = o.auth;
-  if (o.caFile !== undefined || o.tlsRejectUnauthorized !== undefined) {
-    let ca: Buffer | undefined;
-    if (o.caFile !== undefined) {
-      try {
-        ca = readFileSync(o.caFile);
-      } catch (err) {
-        throw new ConfigError(`cannot read Elasticsearch CA file ${o.caFile}: ${(err as Error).message}`, 'caFile');
-      }
-    }
-    options.tls = { ...(ca ? { ca } : {}), rejectUnauthorized: o.tlsRejectUnauthorized ?? true };
-  }
+  const tls = tlsOptions(o, 'Elasticsearch');
+  if (tls) options.tls = tls;
   return new Client(options);
+}
+
+/** TLS options of either client: the CA file read once, certificate checks on unless disabled. */
+export function tlsOptions(o: EsConnectionOptions, engine: string): { ca?: Buffer; rejectUnauthorized: boolean } | undefined {
+  if (o.caFile === undefined && o.tlsRejectUnauthorized === undefined) return undefined;
+  let ca: Buffer | undefined;
+  if (o.caFile !== undefined) {
+    try {
+      ca = readFileSync(o.caFile);
+    } catch (err) {
+      throw new ConfigError(`cannot read ${engine} CA file ${o.caFile}: ${(err as Error).message}`, 'caFile');
+    }
+  }
+  return { ...(ca ? { ca } : {}), rejectUnauthorized: o.tlsRejectUnauthorized ?? true };
 }
 
 /** "type: reason" of an Elasticsearch error body, whatever its nesting. */
@@ -53,21 +59,27 @@ export function esReason(body: unknown): string {
 /** An HTTP status that is worth trying again: back-pressure or a server-side failure. */
 export const retriableStatus = (status: number): boolean => status === 429 || status >= 500;
 
-/** Maps the client's errors onto the project's vocabulary, keeping the retriable decision. */
+const UNREACHABLE = new Set(['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError']);
+
+/**
+ * Maps either client's errors onto the project's vocabulary, keeping the retriable decision.
+ * `op` names the engine and the operation ("opensearch bulk").
+ */
 export function toSocError(err: unknown, op: string): SocError {
   if (err instanceof SocError) return err;
-  if (err instanceof errors.ResponseError) {
-    const status = err.statusCode ?? 0;
-    const msg = `elasticsearch ${op}: HTTP ${status} ${esReason(err.body)}`;
+  const e = err as { name?: string; statusCode?: number; body?: unknown; message?: string } | undefined;
+  if (e?.name === 'ResponseError') {
+    const status = e.statusCode ?? 0;
+    const msg = `${op}: HTTP ${status} ${esReason(e.body)}`;
     if (status === 401 || status === 403) return new AuthError(msg, status);
     if (retriableStatus(status)) return new BackendUnavailableError(msg, { cause: err });
     if (status === 400) return new ValidationError(msg, { cause: err });
     return new SocError(msg, { cause: err });
   }
-  if (err instanceof errors.ConnectionError || err instanceof errors.TimeoutError || err instanceof errors.NoLivingConnectionsError) {
-    return new BackendUnavailableError(`elasticsearch ${op}: ${err.message}`, { cause: err });
+  if (e?.name !== undefined && UNREACHABLE.has(e.name)) {
+    return new BackendUnavailableError(`${op}: ${e.message}`, { cause: err });
   }
-  return new SocError(`elasticsearch ${op}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new SocError(`${op}: ${e?.message ?? String(err)}`, { cause: err });
 }
 
 /** Runs one request with back-off on retriable failures; what escapes is always a SocError. */

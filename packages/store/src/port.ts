@@ -89,7 +89,7 @@ export interface UpsertResult {
 }
 
 export interface AlertStore {
-  readonly kind: 'embedded' | 'elasticsearch';
+  readonly kind: 'embedded' | 'elasticsearch' | 'opensearch';
   upsert(alerts: AlertT[]): Promise<UpsertResult>;
   get(id: string): Promise<AlertT | null>;
   search(query: AlertQuery): Promise<SearchResult>;

@@ -4,3 +4,6 @@ export * from './anomaly.ts';
 export * from './site.ts';
 export * from './site-switch.ts';
 export * from './groups.ts';
+export * from './evidence.ts';
+export * from './explain.ts';
+export * from './bench.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createKafkaBus, openEmbeddedBus, type Bus, type TopicSpec } from '@soc/bus';
 import { readSecret, type SocConfig } from '@soc/config';
 import { TOPICS } from '@soc/schema';
-import { createElasticsearchStore, openEmbeddedStore, type AlertStore } from '@soc/store';
+import { createElasticsearchStore, createOpenSearchStore, openEmbeddedStore, type AlertStore } from '@soc/store';
 import type { Logger } from '@soc/telemetry';
 
 /** Chooses the bus adapter the configuration names: embedded SQLite log or Kafka. */
@@ -22,9 +22,14 @@ export function openBus(cfg: SocConfig, logger: Logger): Bus {
   });
 }
 
-/** Chooses the alert store adapter: embedded SQLite + FTS5 or Elasticsearch. */
+/** Chooses the alert store adapter: embedded SQLite + FTS5, Elasticsearch or OpenSearch. */
 export function openStore(cfg: SocConfig, logger: Logger): AlertStore {
   if (cfg.store.kind === 'embedded') return openEmbeddedStore({ path: cfg.store.path ?? join(cfg.dataDir, 'alerts.db'), logger });
+  if (cfg.store.kind === 'opensearch') {
+    const o = cfg.store.opensearch;
+    const password = readSecret(o.password, o.passwordFile, 'store.opensearch.password');
+    return createOpenSearchStore({ node: o.node, auth: o.username && password ? { username: o.username, password } : undefined, caFile: o.caFile, index: o.index, logger });
+  }
   const e = cfg.store.elasticsearch;
   const apiKey = readSecret(e.apiKey, e.apiKeyFile, 'store.elasticsearch.apiKey');
   const password = readSecret(e.password, e.passwordFile, 'store.elasticsearch.password');

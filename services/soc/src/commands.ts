@@ -39,12 +39,12 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   'eval-conn': {
-    args: 'FILE... [--bad ADDR,...] [--model PATH|VERSION [--data-dir DIR] | --fit] [--alerts-per-day N | --fpr X]',
-    help: 'replay Zeek conn logs through the site detector (fitting on the file first unless --model); one JSON line of alert metrics',
+    args: 'LOG... [--bad ADDR,...] [--labels FILE] [--shipped | --model PATH|VERSION [--data-dir DIR] | --fit] [--alerts-per-day N]',
+    help: 'replay Zeek logs (conn, dns/ssl/x509/http) through the evidence detector: shipped reference, a site model, or fitted on the logs (default); one JSON line: recall, plain/benign destinations alerted, alerts/hour, time to first alert',
     run: evalConnCommand,
   },
   model: {
-    args: 'fit (FILE... | --from ISO --to ISO) [--alerts-per-day N | --fpr X] [--name NAME] | list | rollback [VERSION] [--data-dir DIR]',
+    args: 'fit (FILE... | --from ISO --to ISO) [--alerts-per-day N] [--name NAME] | list | rollback [VERSION] [--data-dir DIR]',
     help: 'site models: fit on Zeek conn logs or the flow topic and activate, list versions with metrics, roll back',
     run: modelCommand,
   },

@@ -8,7 +8,7 @@ import { EcsEvent, TOPICS, decodeJson } from '@soc/schema';
 import { createLogger } from '@soc/telemetry';
 import type { SocConfig } from '@soc/config';
 import { openBus } from './backends.ts';
-import { budgetFromFlags, flowsOf, readConnEvents } from './eval-conn.ts';
+import { budgetFromFlags, flowsOf, readZeekEvents } from './eval-conn.ts';
 import { SHIPPED_MODEL } from './runtime.ts';
 
 /**
@@ -62,7 +62,7 @@ export async function modelCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { 'data-dir': { type: 'string' }, config: { type: 'string' }, name: { type: 'string' }, 'alerts-per-day': { type: 'string' }, fpr: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+    options: { 'data-dir': { type: 'string' }, config: { type: 'string' }, name: { type: 'string' }, 'alerts-per-day': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
   });
   const cfg = loadConfig({ file: values.config, overrides: values['data-dir'] ? { dataDir: values['data-dir'] } : {} });
   const dir = modelsDir(cfg.dataDir);
@@ -75,7 +75,7 @@ export async function modelCommand(argv: string[]): Promise<number> {
       if (!/^[A-Za-z0-9._-]{1,128}$/.test(version)) throw new ConfigError('--name may use letters, digits, . _ - only', 'name');
       const from = timeFlag(values.from, 'from', 0);
       const to = timeFlag(values.to, 'to', Date.now() + 86_400_000);
-      const events = fromTopic ? await readTopicEvents(cfg, from, to) : await readConnEvents(positionals);
+      const events = fromTopic ? await readTopicEvents(cfg, from, to) : await readZeekEvents(positionals);
       if (!events.length) throw new ConfigError('no flow events to fit on', fromTopic ? 'from' : 'file');
       const sources = fromTopic ? [`topic:${TOPICS.events}[${new Date(from).toISOString()}, ${new Date(to).toISOString()})`] : positionals;
       const budget = budgetFromFlags(values);

@@ -14,6 +14,7 @@ import { LiveStreams, SECURITY_HEADERS, apiRoutes, consoleRoutes } from '@soc/sv
 import { BusIngest, collectorRoutes, startSyslogServer, startTailer } from '@soc/svc-collector';
 import { anomalyAnalyzer, signatureAnalyzer, startDetector, switchingAnalyzer, type Analyzer } from '@soc/svc-detector';
 import { listModelVersions, loadModel, modelsDir, rollbackModel } from '@soc/model';
+import { loadReference } from '@soc/models/evidence';
 import { fileURLToPath } from 'node:url';
 import { startIndexer } from '@soc/svc-indexer';
 import { openBus, openStore, topicSpecs } from './backends.ts';
@@ -141,13 +142,19 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
     if (services.includes('detector')) {
       const analyzers: Analyzer[] = [signatureAnalyzer({ origin, tlp: 'AMBER' })];
       if (cfg.detector.anomaly) {
-        // A missing, corrupt or mis-shaped model stops start-up here: never score with garbage.
-        const model = await loadModel(cfg.detector.modelPath ?? SHIPPED_MODEL);
-        logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
         const d = cfg.detector;
-        const shipped = anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds });
-        // A site model activated with `soc model fit` replaces the shipped one, hot, between batches.
-        analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), fallback: shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }), tracker: { internalCidrs: d.internalCidrs } }));
+        if (d.modelPath) {
+          // An NSL-KDD-format ONNX model named in the configuration runs beside the evidence detector;
+          // a missing, corrupt or mis-shaped one stops start-up here: never score with garbage.
+          const model = await loadModel(d.modelPath);
+          logger.info({ model: model.metadata.version, threshold: model.threshold }, 'anomaly model loaded');
+          analyzers.push(anomalyAnalyzer({ model, origin, tlp: 'AMBER', metrics, batchSize: d.batchSize, lingerMs: d.lingerMs, groupWindowSeconds: d.groupWindowSeconds }));
+        }
+        // The evidence detector on the shipped benign reference; a site model activated with
+        // `soc model fit` replaces the reference, hot, between batches.
+        const shipped = { version: 'evidence-reference-v1', calibration: loadReference() };
+        logger.info({ model: shipped.version, threshold: shipped.calibration.threshold }, 'evidence reference loaded');
+        analyzers.push(await switchingAnalyzer({ dir: modelsDir(cfg.dataDir), shipped, origin, tlp: 'AMBER', metrics, logger: logger.child({ component: 'detector' }), tracker: { internalCidrs: d.internalCidrs } }));
       }
       const d = await startDetector({ bus, logger: logger.child({ component: 'detector' }), metrics, analyzers: [...analyzers, ...federation.analyzers, ...extraAnalyzers], maxBatchSize: cfg.detector.maxBatch });
       stack.push({ name: 'detector', ...d });
