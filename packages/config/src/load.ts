@@ -160,6 +160,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { values: Plain; sources:
   }
   if (env.ELASTICSEARCH_URL && !env.SOC_STORE) setPath(values, 'store.kind', 'elasticsearch');
   if (env.OPENSEARCH_URL && !env.SOC_STORE) setPath(values, 'store.kind', 'opensearch');
+  // SOC_BUS / SOC_STORE choose one adapter explicitly: the environment's settings for the others
+  // (KAFKA_*, ELASTICSEARCH_*, OPENSEARCH_* set for another deployment) do not apply to it.
+  for (const [port, chosen] of [['bus', env.SOC_BUS], ['store', env.SOC_STORE]] as const) {
+    const section = values[port] as Plain | undefined;
+    if (!chosen || !section) continue;
+    for (const key of Object.keys(section)) if (key !== 'kind' && key !== 'path' && key !== chosen) delete section[key];
+  }
   return { values, sources };
 }
 
