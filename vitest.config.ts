@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // Property-based tests (*.fuzz.test.ts) read their case count from here: small in `pnpm test`.
+    setupFiles: ['test/helpers/fuzz-setup.ts'],
   },
 });

@@ -1,11 +1,13 @@
 // Container health check for every soc service (plain JavaScript: it must start fast and
 // without tsx). Exit 0 = healthy, 1 = unhealthy; one line on stderr says why.
 //
-//   node deploy/healthcheck.mjs   GET SOC_HEALTHCHECK_URL (default: 127.0.0.1:$SOC_API_PORT/healthz,
-//                                 which every service serves; workers serve only /healthz and /metrics)
+//   node deploy/healthcheck.mjs   GET SOC_HEALTHCHECK_URL (default: 127.0.0.1:$SOC_API_PORT/readyz,
+//                                 which every service serves; workers serve only the ops endpoints)
 //
-// /healthz needs a bearer token. The lowest-privileged one available is used: SOC_HEALTHCHECK_TOKEN,
-// else the first of SOC_SENSOR_TOKENS, else the sensor token in $SOC_DATA_DIR/credentials.json.
+// Readiness (/readyz: the process and its backends) needs a bearer token. The lowest-privileged one
+// available is used: SOC_HEALTHCHECK_TOKEN, else the first of SOC_SENSOR_TOKENS, else the sensor
+// token in $SOC_DATA_DIR/credentials.json. Liveness (/healthz) needs no token and no script: probe it
+// directly (Kubernetes httpGet, a load balancer).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -25,7 +27,7 @@ function healthToken(env, readFile = (p) => readFileSync(p, 'utf8')) {
 }
 
 function healthUrl(env) {
-  return env.SOC_HEALTHCHECK_URL ?? `http://127.0.0.1:${env.SOC_API_PORT ?? 8080}/healthz`;
+  return env.SOC_HEALTHCHECK_URL ?? `http://127.0.0.1:${env.SOC_API_PORT ?? 8080}/readyz`;
 }
 
 async function checkHttp(env) {

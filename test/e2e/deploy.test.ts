@@ -158,18 +158,18 @@ describe('deploy/healthcheck.mjs against a running soc', () => {
   });
 
   it('is healthy with the sensor token from the data directory or the environment', () => {
-    const url = `${soc.url}/healthz`;
+    const url = `${soc.url}/readyz`;
     expect(check({ SOC_HEALTHCHECK_URL: url, SOC_DATA_DIR: dir }).status).toBe(0);
     expect(check({ SOC_HEALTHCHECK_URL: url, SOC_SENSOR_TOKENS: `${soc.sensorToken},soc_s_another-token-of-24-chars` }).status).toBe(0);
   });
 
   it('is unhealthy with a wrong token, without a token, and when nothing listens', () => {
-    const url = `${soc.url}/healthz`;
+    const url = `${soc.url}/readyz`;
     const wrong = check({ SOC_HEALTHCHECK_URL: url, SOC_HEALTHCHECK_TOKEN: 'soc_s_not-a-valid-token-xxxxxxxxxx' });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/answered 401/);
     expect(check({ SOC_HEALTHCHECK_URL: url, SOC_DATA_DIR: join(dir, 'missing') }).stderr).toMatch(/no token/);
-    expect(check({ SOC_HEALTHCHECK_URL: 'http://127.0.0.1:9/healthz', SOC_DATA_DIR: dir }).status).toBe(1);
+    expect(check({ SOC_HEALTHCHECK_URL: 'http://127.0.0.1:9/readyz', SOC_DATA_DIR: dir }).status).toBe(1);
   });
 });
 
@@ -180,7 +180,7 @@ describe('deploy/k8s', () => {
     env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
     envFrom?: { configMapRef?: { name: string } }[];
     readinessProbe?: { exec?: { command: string[] } };
-    livenessProbe?: { exec?: { command: string[] } };
+    livenessProbe?: { exec?: { command: string[] }; httpGet?: { path: string; port: number } };
     resources?: { limits?: Record<string, string> };
     securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
   }
@@ -203,7 +203,10 @@ describe('deploy/k8s', () => {
       for (const c of pod.containers) {
         expect(c.securityContext, d.metadata.name).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
         expect(c.readinessProbe?.exec?.command).toEqual(['node', 'deploy/healthcheck.mjs']);
-        expect(c.livenessProbe?.exec?.command).toEqual(['node', 'deploy/healthcheck.mjs']);
+        // Liveness needs no token: a plain httpGet on the port the service serves.
+        const port = c.args[0] === 'collector' ? 8081 : 8080;
+        expect(c.livenessProbe, d.metadata.name).toMatchObject({ httpGet: { path: '/healthz', port } });
+        expect(c.env?.find((e) => e.name === 'SOC_HEALTHCHECK_URL')?.value, d.metadata.name).toBe(`http://127.0.0.1:${port}/readyz`);
         expect(c.resources?.limits?.memory, d.metadata.name).toBeDefined();
       }
     }

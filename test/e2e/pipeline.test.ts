@@ -98,7 +98,9 @@ describe('soc start: ingest -> bus -> detector -> indexer -> store -> API', () =
   });
 
   it('serves health and Prometheus metrics to authenticated callers', async () => {
-    expect((await api(soc.url, soc.analystToken, '/healthz')).status).toBe(200);
+    expect(await api(soc.url, undefined, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect((await api(soc.url, undefined, '/readyz')).status).toBe(401);
+    expect(await api(soc.url, soc.analystToken, '/readyz')).toMatchObject({ status: 200, body: { checks: { bus: true, store: true } } });
     expect((await api(soc.url, undefined, '/metrics')).status).toBe(401);
     const m = await api(soc.url, soc.analystToken, '/metrics');
     expect(m.status).toBe(200);

@@ -77,7 +77,7 @@ describe.skipIf(!ENABLED)('soc start on Kafka + a search engine: ingest -> bus -
   it('runs on the production adapters and reports them healthy', async () => {
     expect(soc.ready.bus).toBe('kafka');
     expect(soc.ready.store).toBe(search.kind);
-    const h = await api(soc.url, soc.analystToken, '/healthz');
+    const h = await api(soc.url, soc.analystToken, '/readyz');
     expect(h.status).toBe(200);
     expect(h.body.checks).toEqual({ bus: true, store: true });
   });

@@ -33,6 +33,26 @@ describe('loadConfig', () => {
     expect(c.store).toMatchObject({ kind: 'elasticsearch', elasticsearch: { node: ['https://es:9200'] } });
   });
 
+  it('refuses an unknown key in the file, naming it and the valid ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'soc.json');
+    const bad = (cfg: unknown) => {
+      writeFileSync(file, JSON.stringify(cfg));
+      return () => loadConfig({ file, env: {} });
+    };
+    expect(bad({ collector: { maxBodyByte: 1 } })).toThrow(/invalid configuration: collector\.maxBodyByte \(check .*soc\.json\): unknown setting \(not one of host, port, maxBodyBytes,/);
+    expect(bad({ dataDr: 'x' })).toThrow(/invalid configuration: dataDr .*not one of dataDir, soc, bus/);
+    expect(bad({ bus: { kind: 'embedded', pth: 'x' } })).toThrow(/bus\.pth .*not one of kind, path, kafka/);
+    expect(bad({ collector: { tail: [{ path: '/x', fromat: 'zeek' }] } })).toThrow(/collector\.tail\.0\.fromat .*not one of path, format/);
+    expect(bad([1])).toThrow(/must hold one JSON object/);
+    expect(bad(null)).toThrow(/must hold one JSON object/);
+  });
+
+  it('refuses an unknown SOC_* variable, naming it; other variables are not ours', () => {
+    expect(() => loadConfig({ env: { SOC_API_PROT: '1' } })).toThrow(/unknown environment variable SOC_API_PROT/);
+    expect(loadConfig({ env: { SOC_SENSOR_TOKENS: 'x'.repeat(30), SOC_LOG_LEVEL: 'warn', SOCKET: 'y', HOME: '/' } }).api.port).toBe(8080);
+  });
+
   it('switches to OpenSearch from its URL, and refuses two search engines at once', () => {
     const c = loadConfig({ env: { OPENSEARCH_URL: 'https://os1:9200,https://os2:9200', OPENSEARCH_USERNAME: 'soc', OPENSEARCH_INDEX: 'alerts' } });
     expect(c.store).toMatchObject({ kind: 'opensearch', opensearch: { node: ['https://os1:9200', 'https://os2:9200'], username: 'soc', index: 'alerts' } });

@@ -86,6 +86,29 @@ export const ENV_MAP: Record<string, string> = {
   SOC_FEDERATION_POLICY_FILE: 'federation.policyFile',
 };
 
+/**
+ * `SOC_*` variables the product reads that are not settings: tokens, the config path, logging,
+ * the container health check, `soc replay`'s target, the CLI's debug switch, and the
+ * pseudonym-key variable the federation README's policy example names. Any other `SOC_*`
+ * variable is a typo of a setting and stops start-up instead of being silently ignored.
+ */
+export const OTHER_SOC_ENV: readonly string[] = [
+  'SOC_CONFIG',
+  'SOC_ANALYST_TOKENS',
+  'SOC_SENSOR_TOKENS',
+  'SOC_SENSOR_TOKEN',
+  'SOC_URL',
+  'SOC_LOG_LEVEL',
+  'SOC_DEBUG',
+  'SOC_HEALTHCHECK_URL',
+  'SOC_HEALTHCHECK_TOKEN',
+  'SOC_PSEUDONYM_KEY',
+  'SOC_DEMO_RATE',
+  // Test-suite knobs (test/README.md), inherited by the soc processes the tests start.
+  'SOC_FAULTS_LONG',
+  'SOC_FAULTS_SEED',
+];
+
 const BOOLEAN_PATHS = new Set(['collector.syslog.enabled', 'detector.anomaly', 'federation.enabled']);
 
 export function setPath(target: Plain, path: string, value: unknown): void {
@@ -118,6 +141,10 @@ function parseEnvValue(path: string, raw: string, envName: string): unknown {
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): { values: Plain; sources: Map<string, string> } {
+  const unknown = Object.keys(env).filter((name) => name.startsWith('SOC_') && !(name in ENV_MAP) && !OTHER_SOC_ENV.includes(name)).sort();
+  if (unknown.length) {
+    throw new ConfigError(`unknown environment variable ${unknown.join(', ')}: not a setting (the SOC_* variables are listed in packages/config/README.md)`, unknown[0]!);
+  }
   const values: Plain = {};
   const sources = new Map<string, string>();
   for (const [name, path] of Object.entries(ENV_MAP)) {
@@ -133,6 +160,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): { values: Plain; sources:
   }
   if (env.ELASTICSEARCH_URL && !env.SOC_STORE) setPath(values, 'store.kind', 'elasticsearch');
   if (env.OPENSEARCH_URL && !env.SOC_STORE) setPath(values, 'store.kind', 'opensearch');
+  // SOC_BUS / SOC_STORE choose one adapter explicitly: the environment's settings for the others
+  // (KAFKA_*, ELASTICSEARCH_*, OPENSEARCH_* set for another deployment) do not apply to it.
+  for (const [port, chosen] of [['bus', env.SOC_BUS], ['store', env.SOC_STORE]] as const) {
+    const section = values[port] as Plain | undefined;
+    if (!chosen || !section) continue;
+    for (const key of Object.keys(section)) if (key !== 'kind' && key !== 'path' && key !== chosen) delete section[key];
+  }
   return { values, sources };
 }
 
@@ -142,6 +176,35 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Highest precedence (command-line flags). */
   overrides?: SocConfigInput | Plain;
+}
+
+/** What a zod schema node exposes that `settingsAt` needs (zod 4 internals, read only). */
+interface SchemaNode {
+  def?: { innerType?: SchemaNode; out?: SchemaNode; type?: string };
+  shape?: Record<string, SchemaNode>;
+  options?: SchemaNode[];
+  element?: SchemaNode;
+}
+
+/** Through defaults, optionals and preprocessing to the object (or union, array) beneath. */
+function inner(node: SchemaNode | undefined): SchemaNode | undefined {
+  let n = node;
+  while (n?.def?.innerType || n?.def?.type === 'pipe') n = n.def.innerType ?? n.def.out;
+  return n;
+}
+
+/** The keys an object schema (or any member of a union of them) declares. */
+function keysOf(node: SchemaNode | undefined): Record<string, SchemaNode> {
+  const n = inner(node);
+  if (!n) return {};
+  return n.shape ?? Object.assign({}, ...(n.options ?? []).map(keysOf));
+}
+
+/** The settings valid at a config path, for naming them next to a misspelt one. */
+function settingsAt(path: readonly PropertyKey[]): Record<string, SchemaNode> {
+  let node: SchemaNode | undefined = SocConfig as unknown as SchemaNode;
+  for (const seg of path) node = typeof seg === 'number' ? inner(node)?.element : keysOf(node)[String(seg)];
+  return keysOf(node);
 }
 
 /** defaults < file < environment < overrides; a bad value stops start-up naming the field. */
@@ -155,6 +218,9 @@ export function loadConfig(opts: LoadOptions = {}): SocConfig {
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, 'config');
     }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`config file ${file} must hold one JSON object of settings`, 'config');
+    }
   }
   const { values: fromEnv, sources } = configFromEnv(env);
   const merged = deepMerge(deepMerge(fromFile, fromEnv), (opts.overrides ?? {}) as Plain);
@@ -164,7 +230,11 @@ export function loadConfig(opts: LoadOptions = {}): SocConfig {
     const field = issue.path.join('.') || '(root)';
     const envName = [...sources].find(([path]) => field === path || field.startsWith(`${path}.`))?.[1];
     const via = envName ? ` (from ${envName})` : file ? ` (check ${file})` : '';
-    throw new ConfigError(`invalid configuration: ${field}${via}: ${issue.message}`, field);
+    // A misspelt key names itself: "collector.maxBodyByte", not just its parent object.
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const named = keys.length ? [issue.path.join('.'), keys[0]].filter(Boolean).join('.') : field;
+    const message = keys.length ? `unknown setting${keys.length > 1 ? `s ${keys.map((k) => JSON.stringify(k)).join(', ')}` : ''} (not one of ${Object.keys(settingsAt(issue.path)).join(', ')})` : issue.message;
+    throw new ConfigError(`invalid configuration: ${named}${via}: ${message}`, named);
   }
   const cfg = parsed.data;
   cfg.dataDir = isAbsolute(cfg.dataDir) ? cfg.dataDir : resolve(cfg.dataDir);

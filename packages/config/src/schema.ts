@@ -11,24 +11,24 @@ const Port = z.coerce.number().int().min(0).max(65535);
 const Host = z.string().min(1).default('127.0.0.1');
 const PositiveInt = z.coerce.number().int().positive();
 
-export const SocIdentityConfig = z.object({
+export const SocIdentityConfig = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lower-case letters, digits, . _ - (max 63)').default('soc-local'),
   country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 code, e.g. EE').default('EU'),
   name: z.string().min(1).max(256).default('Local SOC'),
 });
 
-export const TopicsConfig = z.object({
+export const TopicsConfig = z.strictObject({
   partitions: PositiveInt.default(4),
   replicationFactor: PositiveInt.default(1),
   retentionMs: PositiveInt.default(7 * 24 * 3600 * 1000),
   retentionBytes: z.coerce.number().int().positive().optional(),
 });
 
-export const KafkaConfig = z.object({
+export const KafkaConfig = z.strictObject({
   brokers: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.string().min(1)).min(1)),
   clientId: z.string().default('soc'),
   ssl: z
-    .object({
+    .strictObject({
       caFile: z.string().optional(),
       certFile: z.string().optional(),
       keyFile: z.string().optional(),
@@ -36,7 +36,7 @@ export const KafkaConfig = z.object({
     })
     .optional(),
   sasl: z
-    .object({
+    .strictObject({
       mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
       username: z.string().min(1),
       password: z.string().min(1).optional(),
@@ -47,11 +47,11 @@ export const KafkaConfig = z.object({
 });
 
 export const BusConfig = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('embedded'), path: z.string().optional() }),
-  z.object({ kind: z.literal('kafka'), kafka: KafkaConfig }),
+  z.strictObject({ kind: z.literal('embedded'), path: z.string().optional() }),
+  z.strictObject({ kind: z.literal('kafka'), kafka: KafkaConfig }),
 ]);
 
-export const ElasticsearchConfig = z.object({
+export const ElasticsearchConfig = z.strictObject({
   node: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(z.url()).min(1)),
   apiKey: z.string().optional(),
   apiKeyFile: z.string().optional(),
@@ -66,12 +66,12 @@ export const ElasticsearchConfig = z.object({
 export const OpenSearchConfig = ElasticsearchConfig.omit({ apiKey: true, apiKeyFile: true });
 
 export const StoreConfig = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('embedded'), path: z.string().optional() }),
-  z.object({ kind: z.literal('elasticsearch'), elasticsearch: ElasticsearchConfig }),
-  z.object({ kind: z.literal('opensearch'), opensearch: OpenSearchConfig }),
+  z.strictObject({ kind: z.literal('embedded'), path: z.string().optional() }),
+  z.strictObject({ kind: z.literal('elasticsearch'), elasticsearch: ElasticsearchConfig }),
+  z.strictObject({ kind: z.literal('opensearch'), opensearch: OpenSearchConfig }),
 ]);
 
-export const RateLimitConfig = z.object({
+export const RateLimitConfig = z.strictObject({
   /** Sustained events per second per sensor token. */
   eventsPerSecond: PositiveInt.default(200_000),
   burst: PositiveInt.default(400_000),
@@ -81,7 +81,7 @@ export const RateLimitConfig = z.object({
  * A TLS listener's own certificate and, for mutual TLS, the CA bundle client certificates must
  * chain to. Files are re-read on SIGHUP; connections already open keep their session.
  */
-const TlsFields = z.object({
+const TlsFields = z.strictObject({
   certFile: z.string().min(1),
   keyFile: z.string().min(1),
   clientCaFile: z.string().min(1).optional(),
@@ -97,7 +97,7 @@ const needsCa: [(t: { clientCert: string; clientCaFile?: string }) => boolean, {
 export const TlsConfig = TlsFields.refine(...needsCa);
 export type TlsConfig = z.infer<typeof TlsConfig>;
 
-export const SyslogConfig = z.object({
+export const SyslogConfig = z.strictObject({
   enabled: z.boolean().default(false),
   host: Host,
   udpPort: Port.default(5514),
@@ -132,7 +132,7 @@ export const SyslogConfig = z.object({
     .optional(),
 });
 
-export const CollectorConfig = z.object({
+export const CollectorConfig = z.strictObject({
   host: Host,
   port: Port.default(8081),
   maxBodyBytes: PositiveInt.default(16 * 1024 * 1024),
@@ -147,11 +147,11 @@ export const CollectorConfig = z.object({
   tls: TlsConfig.optional(),
   syslog: SyslogConfig.default(SyslogConfig.parse({})),
   tail: z
-    .array(z.object({ path: z.string().min(1), format: z.enum(['zeek', 'suricata', 'syslog', 'ecs', 'auto']).default('auto') }))
+    .array(z.strictObject({ path: z.string().min(1), format: z.enum(['zeek', 'suricata', 'syslog', 'ecs', 'auto']).default('auto') }))
     .default([]),
 });
 
-export const DetectorConfig = z.object({
+export const DetectorConfig = z.strictObject({
   /** ONNX model; defaults to the shipped model in models/. */
   modelPath: z.string().optional(),
   anomaly: z.boolean().default(true),
@@ -169,7 +169,7 @@ export const DetectorConfig = z.object({
   internalCidrs: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string().refine((c) => parseCidr(c) !== undefined, 'a CIDR such as 192.0.2.0/24 or 2001:db8::/32'))).default([]),
 });
 
-export const ApiConfig = z.object({
+export const ApiConfig = z.strictObject({
   host: Host,
   port: Port.default(8080),
   maxPageSize: PositiveInt.default(1000),
@@ -179,14 +179,14 @@ export const ApiConfig = z.object({
   tls: TlsConfig.optional(),
 });
 
-export const IndexerConfig = z.object({
+export const IndexerConfig = z.strictObject({
   /** Alerts per store transaction; a larger batch coalesces more updates of one group alert. */
   batchSize: PositiveInt.default(5000),
   /** In `soc start` (several services in one process), run the indexer in its own worker thread. */
   thread: z.boolean().default(true),
 });
 
-export const FederationConfig = z.object({
+export const FederationConfig = z.strictObject({
   enabled: z.boolean().default(false),
   /** Embedded transport: a bus file shared by the member SOCs on one machine. */
   sharedBusPath: z.string().optional(),
@@ -195,7 +195,7 @@ export const FederationConfig = z.object({
   policyFile: z.string().optional(),
 });
 
-export const SocConfig = z.object({
+export const SocConfig = z.strictObject({
   dataDir: z.string().min(1).default('.soc'),
   soc: SocIdentityConfig.default(SocIdentityConfig.parse({})),
   bus: BusConfig.default({ kind: 'embedded' }),

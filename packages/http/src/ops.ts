@@ -3,12 +3,24 @@ import { sendJson, type Route } from './server.ts';
 
 export type HealthCheck = () => Promise<Record<string, boolean>>;
 
-/** `/healthz` and Prometheus `/metrics`, served by every service; any valid token may read them. */
+/**
+ * Served by every service. `/healthz` is liveness: it answers without a token (probes and load
+ * balancers cannot send one) and so says nothing but that the process serves requests.
+ * `/readyz` (readiness, with each backend check) and Prometheus `/metrics` reveal internals and
+ * need a token of either role.
+ */
 export function opsRoutes(metrics: Metrics, health: HealthCheck): Route[] {
   return [
     {
       method: 'GET',
       path: '/healthz',
+      roles: [],
+      public: true,
+      handler: async ({ res }) => sendJson(res, 200, { status: 'ok' }),
+    },
+    {
+      method: 'GET',
+      path: '/readyz',
       roles: ['analyst', 'sensor'],
       handler: async ({ res }) => {
         const checks = await health().catch(() => ({ health: false }));

@@ -39,7 +39,7 @@ export interface RequestAuthorizer {
 
 const ANONYMOUS: Principal = { name: 'anonymous', role: 'sensor' };
 
-function authorize(verifier: TokenVerifier | RequestAuthorizer, req: IncomingMessage, r: Route): Principal {
+function authorize(verifier: TokenVerifier | RequestAuthorizer, req: IncomingMessage, r: Pick<Route, 'roles' | 'public'>): Principal {
   if (r.public) return ANONYMOUS;
   const cert = certificatePrincipal(req, r.roles);
   if (cert) return cert;
@@ -109,7 +109,11 @@ export function statusOf(err: unknown): number {
   return 500;
 }
 
-/** Reads the body, gunzipping when asked, never holding more than `limit` bytes (also after decompression). */
+/**
+ * Reads the body, gunzipping when asked, never holding more than `limit` bytes (also after
+ * decompression). On refusal the rest of the body is discarded, not read into memory; the
+ * answer then closes the connection (see `createHttpHandler`).
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) return Promise.reject(new LimitExceededError(`body exceeds ${limit} bytes`));
@@ -117,22 +121,41 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   if (encoding !== 'identity' && encoding !== 'gzip') {
     return Promise.reject(new HttpError(415, `content-encoding ${encoding} not supported (gzip or identity)`));
   }
-  const stream = encoding === 'gzip' ? req.pipe(createGunzip()) : req;
+  const gunzip = encoding === 'gzip' ? createGunzip() : undefined;
+  const stream = gunzip ?? req;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    stream.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        stream.destroy();
-        req.resume();
-        reject(new LimitExceededError(`body exceeds ${limit} bytes${encoding === 'gzip' ? ' after decompression' : ''}`));
-        return;
+    let settled = false;
+    const stop = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      stream.removeListener('data', onData);
+      if (gunzip) {
+        req.unpipe(gunzip);
+        gunzip.destroy();
       }
-      chunks.push(c);
+      // Never destroy the request here: the socket must live to carry the answer.
+      req.resume();
+      reject(err);
+    };
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > limit) stop(new LimitExceededError(`body exceeds ${limit} bytes${gunzip ? ' after decompression' : ''}`));
+      else chunks.push(c);
+    };
+    stream.on('data', onData);
+    stream.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, size));
     });
-    stream.on('end', () => resolve(Buffer.concat(chunks, size)));
-    stream.on('error', (e: Error) => reject(encoding === 'gzip' ? new ValidationError(`invalid gzip body: ${e.message}`) : e));
+    gunzip?.on('error', (e: Error) => stop(new ValidationError(`invalid gzip body: ${e.message}`)));
+    req.on('error', (e: Error) => stop(new HttpError(400, `request body not received: ${e.message}`)));
+    req.once('close', () => {
+      if (!req.complete) stop(new HttpError(400, 'request body not received: connection closed'));
+    });
+    if (gunzip) req.pipe(gunzip);
   });
 }
 
@@ -164,47 +187,110 @@ export interface HttpServiceOptions {
   rateLimitPerSecond?: number;
 }
 
+/** How long a refused request may go on sending its body after the answer, before the socket is cut. */
+const LINGER_MS = 2_000;
+
+/** A body the client is still sending (or has not started to): an answer now leaves it unread. */
+const bodyPending = (req: IncomingMessage): boolean =>
+  !req.complete && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
+
+/**
+ * Closes after an answer given before the request body was read, without losing the answer.
+ * Node ends such a connection with `destroySoon()` right after the answer is flushed; a client
+ * still sending then gets a TCP reset, and a reset discards the answer unread in its receive
+ * buffer. So: send FIN after the answer, keep discarding what arrives for a bounded time
+ * ("lingering close", as nginx does), then cut.
+ */
+function lingerAfterAnswer(req: IncomingMessage): void {
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+    req.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+}
+
+function requestTarget(rawUrl: string | undefined): URL {
+  try {
+    return new URL(rawUrl ?? '/', 'http://localhost');
+  } catch {
+    throw new HttpError(400, 'malformed request target');
+  }
+}
+
+function decodeParams(route: CompiledRoute, m: RegExpExecArray): Record<string, string> {
+  const params: Record<string, string> = {};
+  route.keys.forEach((k, i) => {
+    try {
+      params[k] = decodeURIComponent(m[i + 1]!);
+    } catch {
+      throw new HttpError(400, `path parameter ${k} has malformed percent-encoding`);
+    }
+  });
+  return params;
+}
+
+/**
+ * The request handler: nothing a client sends and nothing a route throws escapes it. Order:
+ * match the raw path, authenticate and authorise (before any client input is decoded), rate
+ * limit, decode path parameters, run the route. Expected failures answer with their status
+ * and message; anything else is a 500 with a generic body, logged with its stack.
+ */
 export function createHttpHandler(o: HttpServiceOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = o.routes.map(compile);
   const limiter = new RateLimiter(o.rateLimitPerSecond ?? 1000, (o.rateLimitPerSecond ?? 1000) * 2);
-  return (req, res) => {
-    for (const [k, v] of Object.entries(o.responseHeaders ?? {})) res.setHeader(k, v);
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    let routeLabel = 'unmatched';
-    const done = (status: number) => o.metrics.httpRequests.inc({ service: o.service, route: routeLabel, status: String(status) });
-    const fail = (err: unknown) => {
-      const status = statusOf(err);
-      const headers = err instanceof HttpError ? err.headers : status === 503 ? { 'retry-after': '1' } : {};
-      if (status >= 500) o.logger.error({ err, path: url.pathname }, 'request failed');
-      const message = status === 500 ? 'internal error' : (err as Error).message;
-      if (!res.headersSent) sendJson(res, status, { error: message }, headers);
-      else res.destroy();
-      done(status);
-    };
+  const everyRole = ['analyst', 'sensor'] as const satisfies readonly Role[];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, route: { label: string }) => {
+    const url = requestTarget(req.url);
     let matchedPath = false;
     for (const r of routes) {
       const m = r.regex.exec(url.pathname);
       if (!m) continue;
       matchedPath = true;
       if (r.method !== req.method) continue;
-      routeLabel = r.path;
-      const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)));
-      void (async () => {
-        try {
-          const principal = authorize(o.verifier, req, r);
-          const wait = limiter.take(r.public ? `ip:${req.socket.remoteAddress}` : principal.name);
-          if (wait > 0) throw new HttpError(429, 'rate limit exceeded', { 'retry-after': String(wait) });
-          await r.handler({ req, res, params, query: url.searchParams, principal });
-          done(res.statusCode);
-        } catch (err) {
-          fail(err);
-        }
-      })();
+      route.label = r.path;
+      const principal = authorize(o.verifier, req, r);
+      const wait = limiter.take(r.public ? `ip:${req.socket.remoteAddress}` : principal.name);
+      if (wait > 0) throw new HttpError(429, 'rate limit exceeded', { 'retry-after': String(wait) });
+      await r.handler({ req, res, params: decodeParams(r, m), query: url.searchParams, principal });
       return;
     }
-    req.resume();
-    fail(new HttpError(matchedPath ? 405 : 404, matchedPath ? 'method not allowed' : 'not found'));
+    // Which paths exist is only told to a caller with a valid token.
+    authorize(o.verifier, req, { roles: everyRole });
+    throw new HttpError(matchedPath ? 405 : 404, matchedPath ? 'method not allowed' : 'not found');
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    const status = statusOf(err);
+    if (status >= 500) o.logger.error({ err, method: req.method, url: req.url?.slice(0, 512) }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const headers: Record<string, string> = err instanceof HttpError ? { ...err.headers } : status === 503 ? { 'retry-after': '1' } : {};
+    if (bodyPending(req)) {
+      headers.connection = 'close';
+      lingerAfterAnswer(req);
+    }
+    // Only our own errors carry a message meant for the client; never a stack or an internal message.
+    const message = status === 500 || !(err instanceof SocError || err instanceof z.ZodError) ? 'internal error' : (err as Error).message;
+    sendJson(res, status, { error: message }, headers);
+  };
+
+  return (req, res) => {
+    for (const [k, v] of Object.entries(o.responseHeaders ?? {})) res.setHeader(k, v);
+    const route = { label: 'unmatched' };
+    res.once('finish', () => o.metrics.httpRequests.inc({ service: o.service, route: route.label, status: String(res.statusCode) }));
+    handle(req, res, route)
+      .catch((err: unknown) => fail(req, res, err))
+      .catch((err: unknown) => {
+        // The error answer itself failed (socket gone, headers half written): cut the connection.
+        o.logger.error({ err }, 'could not answer a failed request');
+        res.destroy();
+      });
   };
 }
 

@@ -1,6 +1,7 @@
 export type { Format, ParseOutcome, ParseContext, ZeekTsvHeader } from './types.ts';
 export { FORMATS } from './types.ts';
 export { parseLine, normaliseBatch, detectJsonKind, MAX_LINE_CHARS, type ParseStats, type BatchResult } from './parse.ts';
+export { isEmptyLine, jsonArrayElements } from './lines.ts';
 export { parseZeekTsvHeader, parseZeekTsvRow, ZeekTsvReader } from './zeek/tsv.ts';
 export { zeekRecordFromJson, zeekPathFromFileName, inferZeekPath, type ZeekRecord, type ZeekValue } from './zeek/record.ts';
 export { MAPPED_ZEEK_LOGS } from './zeek/map.ts';

@@ -4,6 +4,7 @@ import { mapSuricata } from './suricata.ts';
 import { mapSyslog } from './syslog.ts';
 import type { Draft, DraftOutcome, ParseContext, ParseOutcome } from './types.ts';
 import { reject } from './types.ts';
+import { jsonDepthExceeds } from './lines.ts';
 import { compact, isRecord, type Rec } from './util.ts';
 import { mapZeek } from './zeek/map.ts';
 import { zeekRecordFromJson } from './zeek/record.ts';
@@ -11,7 +12,7 @@ import { parseZeekTsvRow, ZeekTsvReader } from './zeek/tsv.ts';
 
 /** The schema's limit on event.original; longer lines are refused rather than cut. */
 export const MAX_LINE_CHARS = 1_048_576;
-/** JSON nesting deeper than this is refused before parsing (V8's parser recurses). */
+/** JSON nesting deeper than this is refused before parsing (mapping and serialising recurse). */
 const MAX_JSON_DEPTH = 64;
 
 type JsonKind = 'ecs' | 'suricata' | 'zeek';
@@ -24,22 +25,6 @@ export function detectJsonKind(obj: Rec): JsonKind | undefined {
   if (obj.ts !== undefined && (obj.uid !== undefined || obj._path !== undefined || obj['id.orig_h'] !== undefined || isRecord(obj.id))) return 'zeek';
   if (obj.ts !== undefined) return 'zeek'; // x509, software, known_services… have no uid
   return undefined;
-}
-
-function jsonDepthExceeds(line: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
 }
 
 function parseJsonObject(line: string): { ok: true; obj: Rec } | { ok: false; reason: string } {
@@ -122,7 +107,9 @@ export function parseLine(line: string, ctx: ParseContext): ParseOutcome {
     if (typeof line !== 'string') return reject('line is not a string');
     if (line.length > MAX_LINE_CHARS) return reject(`line exceeds ${MAX_LINE_CHARS} characters`);
     const clean = line.endsWith('\r') ? line.slice(0, -1) : line;
-    if (clean.trim() === '') return reject('empty line');
+    if (clean === '') return reject('empty line');
+    // Unicode White_Space: what trim() removes, plus NEL (U+0085), which it does not.
+    if (/^[\s\u0085]*$/.test(clean)) return reject('line holds only whitespace');
     const receivedAt = ctx.receivedAt && !Number.isNaN(ctx.receivedAt.getTime()) ? ctx.receivedAt : new Date();
     const d = draftFor(clean, ctx, receivedAt);
     return d.ok ? finish(d.draft, clean, ctx, receivedAt) : d;

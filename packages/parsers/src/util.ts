@@ -8,10 +8,10 @@ export const str = (v: unknown): string | undefined => (typeof v === 'string' &&
 
 export const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
-/** A non-negative finite count (bytes, packets); anything else is dropped rather than rejected. */
+/** A non-negative integer count (bytes, packets), exact in a double; anything else is dropped rather than rejected. */
 export const count = (v: unknown): number | undefined => {
   const n = num(v);
-  return n !== undefined && n >= 0 ? n : undefined;
+  return n !== undefined && n >= 0 && Number.isSafeInteger(n) ? n : undefined;
 };
 
 export const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);

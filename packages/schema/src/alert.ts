@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Timestamp } from './event.ts';
+import { Port, Timestamp } from './event.ts';
 import { Threat } from './threat.ts';
 
 /** Traffic Light Protocol 2.0 labels (FIRST). */
@@ -16,8 +16,23 @@ export const TRIAGE_STATUSES = ['new', 'acknowledged', 'in_progress', 'resolved'
 export const TriageStatus = z.enum(TRIAGE_STATUSES);
 export type TriageStatus = z.infer<typeof TriageStatus>;
 
+/**
+ * A keyword as Elasticsearch indexes it: one Lucene term, which may not exceed 32,766 UTF-8
+ * bytes (a longer one fails the whole document). 1,024 UTF-16 units stay far below that.
+ */
+const Keyword = z.string().max(1024);
+
+/** Keys of the `flattened` fields (labels, explanation values). */
+const FlatKey = z.string().min(1).max(256);
+/**
+ * A leaf value of a `flattened` field: one term, so at most 32,766 UTF-8 bytes; 10,000 UTF-16
+ * units are at most 30,000 bytes. (Kept STIX objects in labels are bounded to this.)
+ */
+export const FLAT_VALUE_MAX = 10_000;
+const FlatValue = z.string().max(FLAT_VALUE_MAX);
+
 export const FeatureContribution = z.object({
-  name: z.string(),
+  name: Keyword,
   value: z.number(),
   /** Share of the score this feature accounts for (0..1), or the raw per-feature error. */
   contribution: z.number(),
@@ -45,15 +60,19 @@ export const Alert = z.object({
   explanation: z.object({
     summary: z.string().max(8192),
     features: z.array(FeatureContribution).max(64).optional(),
-    values: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+    values: z.record(FlatKey, z.union([z.number(), Keyword])).optional(),
   }),
-  source: z.object({ ip: z.string().optional(), port: z.number().int().optional() }).optional(),
-  destination: z.object({ ip: z.string().optional(), port: z.number().int().optional() }).optional(),
-  host: z.object({ name: z.string().optional() }).optional(),
-  network: z.object({ transport: z.string().optional(), protocol: z.string().optional() }).optional(),
+  /**
+   * An address, or on the wire between SOCs a TLP:AMBER pseudonym (`pseudo-…`, deliberately not
+   * IP-shaped); the alert stores accept only addresses (see @soc/store validateBatch).
+   */
+  source: z.object({ ip: z.string().min(1).max(64).optional(), port: Port.optional() }).optional(),
+  destination: z.object({ ip: z.string().min(1).max(64).optional(), port: Port.optional() }).optional(),
+  host: z.object({ name: Keyword.optional() }).optional(),
+  network: z.object({ transport: Keyword.optional(), protocol: Keyword.optional() }).optional(),
   /** How many occurrences this alert groups. */
   count: z.number().int().min(1).default(1),
-  related_events: z.array(z.string()).max(1000).default([]),
+  related_events: z.array(Keyword).max(1000).default([]),
   origin: AlertOrigin,
   tlp: Tlp.default('AMBER'),
   status: TriageStatus.default('new'),
@@ -62,15 +81,16 @@ export const Alert = z.object({
   /** Present on alerts received from a partner SOC. */
   federation: z
     .object({
-      message_id: z.string(),
+      message_id: Keyword,
       received_at: Timestamp,
-      hops: z.number().int().min(0),
-      path: z.array(z.string()).default([]),
+      /** ES `integer`; relays stop long before this. */
+      hops: z.number().int().min(0).max(1000),
+      path: z.array(Keyword).max(1000).default([]),
     })
     .optional(),
   /** Links to other alerts, e.g. "seen_by_partner_first". */
-  links: z.array(z.object({ type: z.string(), alert_id: z.string(), origin: z.string().optional() })).optional(),
-  labels: z.record(z.string(), z.string()).optional(),
+  links: z.array(z.object({ type: Keyword, alert_id: Keyword, origin: Keyword.optional() })).max(1000).optional(),
+  labels: z.record(FlatKey, FlatValue).optional(),
   /** ECS threat.*: MITRE ATT&CK tactics and techniques (see threat.ts). */
   threat: Threat.optional(),
 });

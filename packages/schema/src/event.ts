@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseIp } from '@soc/netaddr';
 
 /**
  * The normalised event: a subset of the Elastic Common Schema (ECS 8.x/9.x). Field names are ECS
@@ -6,17 +7,42 @@ import { z } from 'zod';
  * namespace, as Elastic's Zeek and Suricata integrations put them: `zeek.<log>` (conn under
  * `zeek.connection`, with the flow `state` and `history`) and `suricata.eve` (the EVE record, plus
  * `flow.conn_state`: the flow in Zeek's conn_state vocabulary).
+ *
+ * Every typed field is checked here, at ingest, as strictly as the stores will index it
+ * (Elasticsearch `ip`, `date`, `integer`, `long`), so a sensor learns at once why a record was
+ * refused instead of the record dying later in the indexer.
  */
 
-export const Timestamp = z.iso.datetime({ offset: true, precision: undefined });
+/**
+ * ISO 8601 with an offset, as both stores parse it: at most nanosecond precision (the
+ * `strict_date_optional_time` fraction has 1 to 9 digits) and a real calendar date.
+ */
+export const Timestamp = z.iso
+  .datetime({ offset: true, precision: undefined })
+  .refine((s) => !/\.\d{10,}/.test(s) && Number.isFinite(Date.parse(s)), 'timestamp with more than nanosecond precision');
+
+/**
+ * An IPv4 or IPv6 address in a form the `ip` type accepts: strict dotted quads (no octal or
+ * short forms, see @soc/netaddr) and no IPv6 zone index (meaningless off the sensor).
+ */
+export const IpAddress = z
+  .string()
+  .max(64)
+  .refine((s) => !s.includes('%') && parseIp(s) !== undefined, 'not an IP address');
+
+/** A count (bytes, packets, pids): a non-negative integer exact in a double (fits ES `long`). */
+export const Count = z.number().int().nonnegative();
+
+/** A TCP/UDP port (ICMP type/code fit too). */
+export const Port = z.number().int().min(0).max(65535);
 
 const Loose = z.record(z.string(), z.unknown());
 
 export const Endpoint = z.object({
-  ip: z.string().min(1).max(64).optional(),
-  port: z.number().int().min(0).max(65535).optional(),
-  bytes: z.number().nonnegative().optional(),
-  packets: z.number().nonnegative().optional(),
+  ip: IpAddress.optional(),
+  port: Port.optional(),
+  bytes: Count.optional(),
+  packets: Count.optional(),
   domain: z.string().max(1024).optional(),
   mac: z.string().max(64).optional(),
   address: z.string().max(1024).optional(),
@@ -59,8 +85,8 @@ export const EcsEvent = z.object({
     severity: z.number().int().min(0).max(1000).optional(),
     action: z.string().max(256).optional(),
     outcome: z.enum(['success', 'failure', 'unknown']).optional(),
-    /** Nanoseconds, as ECS defines it. */
-    duration: z.number().nonnegative().optional(),
+    /** Nanoseconds, as ECS defines it (a `long`). */
+    duration: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
     created: Timestamp.optional(),
     ingested: Timestamp.optional(),
     /** The raw record as the sensor sent it. */
@@ -77,8 +103,8 @@ export const EcsEvent = z.object({
       protocol: z.string().max(64).optional(),
       application: z.string().max(64).optional(),
       direction: z.string().max(32).optional(),
-      bytes: z.number().nonnegative().optional(),
-      packets: z.number().nonnegative().optional(),
+      bytes: Count.optional(),
+      packets: Count.optional(),
       community_id: z.string().max(128).optional(),
     })
     .optional(),
@@ -86,7 +112,7 @@ export const EcsEvent = z.object({
     .object({
       hostname: z.string().max(256).optional(),
       name: z.string().max(256).optional(),
-      ip: z.string().max(64).optional(),
+      ip: IpAddress.optional(),
       type: z.string().max(64).optional(),
       vendor: z.string().max(128).optional(),
       product: z.string().max(128).optional(),
@@ -96,7 +122,7 @@ export const EcsEvent = z.object({
     .object({
       name: z.string().max(256).optional(),
       hostname: z.string().max(256).optional(),
-      ip: z.array(z.string().max(64)).optional(),
+      ip: z.array(IpAddress).max(64).optional(),
     })
     .optional(),
   user: z.object({ name: z.string().max(256).optional(), domain: z.string().max(256).optional() }).optional(),
@@ -111,14 +137,14 @@ export const EcsEvent = z.object({
     .optional(),
   related: z
     .object({
-      ip: z.array(z.string()).optional(),
-      hosts: z.array(z.string()).optional(),
-      user: z.array(z.string()).optional(),
-      hash: z.array(z.string()).optional(),
+      ip: z.array(IpAddress).max(64).optional(),
+      hosts: z.array(z.string().max(1024)).max(64).optional(),
+      user: z.array(z.string().max(1024)).max(64).optional(),
+      hash: z.array(z.string().max(1024)).max(64).optional(),
     })
     .optional(),
   log: z.object({ level: z.string().max(32).optional(), syslog: Loose.optional(), file: Loose.optional() }).optional(),
-  process: z.object({ name: z.string().max(256).optional(), pid: z.number().int().optional() }).optional(),
+  process: z.object({ name: z.string().max(256).optional(), pid: Count.optional() }).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   tags: z.array(z.string()).optional(),
   // Protocol detail namespaces (ECS: dns, http, url, tls, file, user_agent, email) and sensor

@@ -5,4 +5,7 @@ export { createElasticsearchStore, type ElasticsearchAlertStore, type Elasticsea
 export { createOpenSearchStore, type OpenSearchAlertStore, type OpenSearchStoreOptions } from './opensearch.ts';
 export { toEsDsl } from './es-query.ts';
 export { benchEmbeddedStore, type EmbeddedBenchResult } from './bench.ts';
+export { ALERT_MAPPINGS } from './es-layout.ts';
+export { toEsDoc } from './elasticsearch.ts';
+export { esMappingViolations } from './es-mapping-check.ts';
 export { buildAlerts, FIXTURE_START_MS } from './fixtures.ts';

@@ -1,5 +1,4 @@
-import { isIP } from 'node:net';
-import { Alert, severityRank, type Alert as AlertT } from '@soc/schema';
+import { Alert, IpAddress, severityRank, type Alert as AlertT } from '@soc/schema';
 import { ValidationError } from '@soc/errors';
 import { parseQuery, type Node } from '@soc/query';
 import type { AlertQuery, UpsertFailure } from './port.ts';
@@ -28,8 +27,8 @@ export function validateBatch(input: readonly unknown[]): { valid: AlertT[]; fai
       failed.push({ id, reason: `invalid alert: ${reason}`.slice(0, 2000), retriable: false });
       continue;
     }
-    // Addresses are indexed as IPs by Elasticsearch; rejecting them here keeps both adapters equal.
-    const badIp = [parsed.data.source?.ip, parsed.data.destination?.ip].find((ip) => ip !== undefined && isIP(ip) === 0);
+    // Both adapters index addresses as IPs (ES `ip`); federation pseudonyms must have been moved to labels.
+    const badIp = [parsed.data.source?.ip, parsed.data.destination?.ip].find((ip) => ip !== undefined && !IpAddress.safeParse(ip).success);
     if (badIp !== undefined) {
       failed.push({ id, reason: `invalid alert: not an IP address: ${JSON.stringify(badIp).slice(0, 80)}`, retriable: false });
       continue;
@@ -48,7 +47,7 @@ function alertIdOf(raw: unknown): string {
 export function assertIpFilters(q: AlertQuery): void {
   for (const key of ['ip', 'source_ip', 'destination_ip'] as const) {
     const v = q[key];
-    if (v !== undefined && isIP(v) === 0) throw new ValidationError(`${key} is not an IP address`);
+    if (v !== undefined && !IpAddress.safeParse(v).success) throw new ValidationError(`${key} is not an IP address`);
   }
 }
 

@@ -7,13 +7,13 @@ import { AuthError, SocError } from '@soc/errors';
 import { roleAllows } from '@soc/config';
 import { AuthDb, clearedSessionCookie, sessionCookie, sessionIdOf } from '@soc/auth';
 import type { Bus } from '@soc/bus';
-import { HttpError, readJson, sendJson, type Route } from '@soc/http';
+import { HttpError, parseQuery as parseParams, readJson, sendJson, type Route } from '@soc/http';
 import { evaluate, parseQuery } from '@soc/query';
 import { Alert, DeadLetter, TOPICS, decodeJson } from '@soc/schema';
 import { CaseInput, CasePatch, CaseQuery, type AlertStore } from '@soc/store';
 import type { Logger } from '@soc/telemetry';
 import { keyId, type TrustList } from '@soc/federation';
-import { answering, parseQuery as parseParams } from './routes.ts';
+import { answering } from './routes.ts';
 
 /**
  * What the analyst console needs beyond the alert API: its static files, login sessions, the

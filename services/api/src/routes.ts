@@ -2,18 +2,12 @@ import { z } from 'zod';
 import type { Bus } from '@soc/bus';
 import { AuthError } from '@soc/errors';
 import { roleAllows, type Principal } from '@soc/config';
-import { HttpError, readJson, sendJson, type RequestContext, type Route } from '@soc/http';
+import { HttpError, assertKnownParams, parseQuery, readJson, sendJson, type RequestContext, type Route } from '@soc/http';
 import { QueryError } from '@soc/query';
-import { DeadLetter, TOPICS, describeIssue, type Alert } from '@soc/schema';
+import { DeadLetter, TOPICS, type Alert } from '@soc/schema';
 import { AggregationRequest, AlertQuery, AuditQuery, ConflictError, TriageChange, isReopen, type AlertStore, type TriageGuard } from '@soc/store';
 import type { Metrics } from '@soc/telemetry';
 
-/** Query strings arrive as flat strings; the store's zod schemas coerce and validate them. */
-export function parseQuery<T>(schema: z.ZodType<T>, params: URLSearchParams): T {
-  const r = schema.safeParse(Object.fromEntries(params));
-  if (!r.success) throw new HttpError(400, `invalid query: ${describeIssue(r.error)}`);
-  return r.data;
-}
 
 const AGG_KEYS = new Set(Object.keys(AggregationRequest.shape));
 
@@ -74,7 +68,10 @@ export function apiRoutes(o: ApiOptions): Route[] {
   const timed = <T>(op: string, fn: () => Promise<T>) => o.metrics.time(o.metrics.storeLatency, op, fn);
   return [
     ...(o.models
-      ? [{ method: 'GET', path: '/v1/models', roles: ['analyst'], handler: async ({ res }) => sendJson(res, 200, { models: await o.models!() }) } satisfies Route]
+      ? [{ method: 'GET', path: '/v1/models', roles: ['analyst'], handler: async ({ res, query }) => {
+            assertKnownParams(query, []);
+            sendJson(res, 200, { models: await o.models!() });
+          } } satisfies Route]
       : []),
     {
       method: 'GET',
@@ -92,6 +89,7 @@ export function apiRoutes(o: ApiOptions): Route[] {
       roles: ['analyst'],
       handler: async ({ res, query }) =>
         answering(res, async () => {
+          assertKnownParams(query, [...Object.keys(AlertQuery.shape), ...AGG_KEYS]);
           const { query: qp, agg } = splitAggParams(query);
           const q = parseQuery(AlertQuery, qp);
           const a = parseQuery(AggregationRequest, agg);
@@ -132,13 +130,17 @@ export function apiRoutes(o: ApiOptions): Route[] {
       method: 'GET',
       path: '/v1/alerts/:id/audit',
       roles: ['analyst'],
-      handler: async ({ res, params }) => sendJson(res, 200, { entries: await timed('audit', () => o.store.audit({ target_kind: 'alert', target_id: params.id!, limit: 1000 })) }),
+      handler: async ({ res, params, query }) => {
+        assertKnownParams(query, []);
+        sendJson(res, 200, { entries: await timed('audit', () => o.store.audit({ target_kind: 'alert', target_id: params.id!, limit: 1000 })) });
+      },
     },
     {
       method: 'GET',
       path: '/v1/alerts/:id',
       roles: ['analyst'],
-      handler: async ({ res, params }) => {
+      handler: async ({ res, params, query }) => {
+        assertKnownParams(query, []);
         const alert = await timed('get', () => o.store.get(params.id!));
         if (!alert) throw new HttpError(404, `no alert ${params.id}`);
         sendJson(res, 200, alert);
@@ -148,8 +150,9 @@ export function apiRoutes(o: ApiOptions): Route[] {
       method: 'PATCH',
       path: '/v1/alerts/:id',
       roles: ['analyst'],
-      handler: async ({ req, res, params, principal }) =>
+      handler: async ({ req, res, params, principal, query }) =>
         answering(res, async () => {
+          assertKnownParams(query, []);
           const change = await readJson(req, TriageChange);
           const r = await timed('triage', () => o.store.triage(params.id!, change, principal.name, triagePolicy(principal)));
           if (!r) throw new HttpError(404, `no alert ${params.id}`);

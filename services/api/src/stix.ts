@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import type { Producer } from '@soc/bus';
-import { readBody, sendJson, type Route } from '@soc/http';
+import { parseQuery, readBody, sendJson, type Route } from '@soc/http';
 import { TOPICS, type Alert } from '@soc/schema';
 import { AlertQuery, type AlertStore } from '@soc/store';
 import { fromStixBundle, toStixBundle, validateStixObjects, type SharingPolicy, type SocIdentity, type StixImportResult, type StixIssue } from '@soc/federation';
 import { ValidationError } from '@soc/errors';
-import { parseQuery } from './routes.ts';
 
 /** The export walks the store page by page up to this many alerts unless `max` says fewer. */
 export const STIX_EXPORT_CAP = 10_000;

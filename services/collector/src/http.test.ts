@@ -6,8 +6,19 @@ describe('splitBody', () => {
     expect(splitBody('{"a":1}\r\n\r\n{"b":2}\n', 100)).toEqual([{ raw: '{"a":1}', line: 1 }, { raw: '{"b":2}', line: 3 }]);
   });
 
-  it('splits a JSON array into one line per element', () => {
-    expect(splitBody(' [{"a":1}, {"b":[2]}]', 100)).toEqual([{ raw: '{"a":1}', line: 1 }, { raw: '{"b":[2]}', line: 2 }]);
+  it('splits a JSON array into one line per element, keeping its source text', () => {
+    expect(splitBody(' [{"a":1}, {"b":[2]},\n "s,]\\"", 3 ]', 100)).toEqual([{ raw: '{"a":1}', line: 1 }, { raw: '{"b":[2]}', line: 2 }, { raw: '"s,]\\""', line: 3 }, { raw: '3', line: 4 }]);
+    expect(splitBody('[ ]', 100)).toEqual([]);
+  });
+
+  it('splits a deeply nested JSON array without recursing', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    expect(splitBody(`[{"a":1},${deep}]`, 1 << 20).map((l) => l.raw.length)).toEqual([7, deep.length]);
+  });
+
+  it('keeps lines that hold only whitespace, so the parser can reject them with a reason', () => {
+    const body = ['\v', '\f', '\u2028', ' ', '\u00a0', '\ufeff', '', '\r', '{"a":1}'].join('\n');
+    expect(splitBody(body, 100).map((l) => l.raw)).toEqual(['\v', '\f', '\u2028', ' ', '\u00a0', '\ufeff', '{"a":1}']);
   });
 
   it('refuses a broken JSON array as a whole', () => {
@@ -25,7 +36,8 @@ describe('zeekTsvSegments', () => {
   it('attaches the header in force to each run of TSV rows', () => {
     const header = ['#separator \\x09', '#set_separator\t,', '#empty_field\t(empty)', '#unset_field\t-', '#path\tconn', '#fields\tts\tuid', '#types\ttime\tstring'];
     const body = [...header, '1.0\tC1', '2.0\tC2', '#close\t2026', ...header.map((h) => h.replace('conn', 'dns')), '3.0\tC3'].join('\n');
-    const segs = zeekTsvSegments(splitBody(body, 1000));
+    const { segments: segs, directives } = zeekTsvSegments(splitBody(body, 1000), 'zeek');
+    expect(directives).toBe(15);
     expect(segs.map((s) => [s.header?.path, s.lines.map((l) => l.raw)])).toEqual([
       ['conn', ['1.0\tC1', '2.0\tC2']],
       ['dns', ['3.0\tC3']],
@@ -34,7 +46,12 @@ describe('zeekTsvSegments', () => {
 
   it('leaves JSON bodies whole', () => {
     const lines = splitBody('{"a":1}\n{"b":2}', 100);
-    expect(zeekTsvSegments(lines)).toEqual([{ lines }]);
+    expect(zeekTsvSegments(lines, 'auto')).toEqual({ segments: [{ lines }], directives: 0 });
+  });
+
+  it('leaves # lines to the parser in formats that have no Zeek header', () => {
+    const lines = splitBody('#comment\n{"b":2}', 100);
+    expect(zeekTsvSegments(lines, 'suricata')).toEqual({ segments: [{ lines }], directives: 0 });
   });
 });
 

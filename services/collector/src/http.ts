@@ -1,13 +1,17 @@
 import { BackendUnavailableError, ValidationError } from '@soc/errors';
-import { HttpError, RateLimiter, readBody, sendJson, type Route } from '@soc/http';
+import { HttpError, RateLimiter, parseQuery, readBody, sendJson, type Route } from '@soc/http';
 import { z } from 'zod';
-import { FORMATS, ZeekTsvReader, type ZeekTsvHeader } from '@soc/parsers';
+import { FORMATS, ZeekTsvReader, isEmptyLine, jsonArrayElements, type ZeekTsvHeader } from '@soc/parsers';
 import type { Producer } from '@soc/bus';
 import { TOPICS, deadLetterRecord, makeDeadLetter } from '@soc/schema';
 import type { Ingest, IngestContext, IngestResult, RawLine } from './ingest.ts';
 import { admitted, type Backpressure } from './backpressure.ts';
 
-const FormatParam = z.enum(FORMATS as [string, ...string[]]).transform((f) => f as IngestContext['format']);
+const EventsQuery = z.object({
+  format: z.enum(FORMATS as [string, ...string[]]).default('auto').transform((f) => f as IngestContext['format']),
+  /** Zeek log type of JSON lines without `_path` (e.g. `conn`). */
+  zeek_path: z.string().max(64).optional(),
+});
 
 export interface CollectorHttpOptions {
   ingest: Ingest;
@@ -23,9 +27,10 @@ export interface CollectorHttpOptions {
 }
 
 /**
- * Splits a request body into lines: a JSON array (one element per event) or NDJSON / text
- * lines (CRLF tolerated, blank lines skipped). Zeek TSV bodies keep their `#` header lines; the
- * parser consumes them.
+ * Splits a request body into lines: a JSON array (one element per event, its source text kept)
+ * or NDJSON / text lines (CRLF tolerated). Only lines without any character are skipped; every
+ * other line is counted, as an event or as a rejection (see @soc/parsers lines.ts). Zeek TSV
+ * bodies keep their `#` header lines; the parser consumes them.
  */
 export function splitBody(text: string, maxLineBytes: number): RawLine[] {
   const start = text.trimStart();
@@ -37,14 +42,14 @@ export function splitBody(text: string, maxLineBytes: number): RawLine[] {
       throw new ValidationError(`body starts like a JSON array but is not valid JSON: ${(err as Error).message}`);
     }
     if (!Array.isArray(items)) throw new ValidationError('body is not a JSON array');
-    return items.map((item, i) => lineOf(JSON.stringify(item) ?? 'null', i + 1, maxLineBytes));
+    return jsonArrayElements(start).map((item, i) => lineOf(item, i + 1, maxLineBytes));
   }
   const out: RawLine[] = [];
   const parts = text.split('\n');
   for (let i = 0; i < parts.length; i++) {
     let l = parts[i]!;
+    if (isEmptyLine(l)) continue;
     if (l.endsWith('\r')) l = l.slice(0, -1);
-    if (l.trim() === '') continue;
     out.push(lineOf(l, i + 1, maxLineBytes));
   }
   return out;
@@ -60,19 +65,26 @@ function lineOf(raw: string, line: number, maxLineBytes: number): RawLine {
 
 /**
  * Zeek TSV bodies carry their `#` header lines; each run of rows is parsed with the header in
- * force before it. Bodies without header lines are one segment.
+ * force before it, and the header lines are counted as `directives`. Only formats that can be
+ * Zeek TSV (zeek, auto) have header lines: in any other format a `#` line is a line like any
+ * other, and is rejected with its reason rather than dropped.
  */
-export function zeekTsvSegments(lines: RawLine[]): { header?: ZeekTsvHeader; lines: RawLine[] }[] {
-  if (!lines.some((l) => l.raw.startsWith('#'))) return [{ lines }];
+export function zeekTsvSegments(lines: RawLine[], format: IngestContext['format']): { segments: { header?: ZeekTsvHeader; lines: RawLine[] }[]; directives: number } {
+  const isHeader = (l: RawLine) => l.rejectReason === undefined && l.raw.startsWith('#');
+  if ((format !== 'zeek' && format !== 'auto') || !lines.some(isHeader)) return { segments: [{ lines }], directives: 0 };
   const reader = new ZeekTsvReader();
   const segments: { header?: ZeekTsvHeader; lines: RawLine[] }[] = [];
+  let directives = 0;
   for (const l of lines) {
-    if (reader.accept(l.raw) === 'directive') continue;
+    if (isHeader(l) && reader.accept(l.raw) === 'directive') {
+      directives++;
+      continue;
+    }
     const last = segments.at(-1);
     if (last && last.header === reader.header) last.lines.push(l);
     else segments.push({ header: reader.header, lines: [l] });
   }
-  return segments;
+  return { segments, directives };
 }
 
 export function collectorRoutes(o: CollectorHttpOptions): Route[] {
@@ -83,8 +95,7 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
       path: '/v1/events',
       roles: ['sensor'],
       handler: admitted(o.backpressure, async ({ req, res, query, principal }) => {
-        const format = FormatParam.safeParse(query.get('format') ?? 'auto');
-        if (!format.success) throw new HttpError(400, `format must be one of ${FORMATS.join(', ')}`);
+        const q = parseQuery(EventsQuery, query);
         const source = `http:${principal.name}`;
         const body = (await readBody(req, o.maxBodyBytes)).toString('utf8');
         let lines: RawLine[];
@@ -102,16 +113,17 @@ export function collectorRoutes(o: CollectorHttpOptions): Route[] {
         }
         const wait = limiter.take(principal.name, lines.length);
         if (wait > 0) throw new HttpError(429, 'event rate limit exceeded', { 'retry-after': String(wait) });
-        const zeekPath = query.get('zeek_path') ?? undefined;
-        const ctx: IngestContext = { source, format: format.data, zeekPath, observer: { ip: req.socket.remoteAddress } };
+        const ctx: IngestContext = { source, format: q.format, zeekPath: q.zeek_path, observer: { ip: req.socket.remoteAddress } };
         const total: IngestResult = { accepted: 0, rejected: 0, errors: [] };
-        for (const seg of zeekTsvSegments(lines)) {
+        const { segments, directives } = zeekTsvSegments(lines, q.format);
+        for (const seg of segments) {
           const r = await o.ingest.submit(seg.lines, seg.header ? { ...ctx, zeekTsv: seg.header } : ctx);
           total.accepted += r.accepted;
           total.rejected += r.rejected;
           total.errors.push(...r.errors.slice(0, 100 - total.errors.length));
         }
-        sendJson(res, 202, total);
+        // accepted + rejected (+ Zeek header lines) = the body's non-empty lines, always.
+        sendJson(res, 202, directives ? { ...total, directives } : total);
       }),
     },
   ];

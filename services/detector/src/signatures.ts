@@ -50,8 +50,9 @@ export function alertFromSignatureEvent(e: EcsEvent, ctx: AlertContext): Alert |
   if (!isSignatureEvent(e)) return null;
   const fromSuricata = e.event.dataset.startsWith('suricata');
   const detector = fromSuricata ? 'suricata' : 'zeek-notice';
-  const ruleId = e.rule?.id ?? e.rule?.name ?? 'unknown';
-  const ruleName = e.rule?.name ?? ruleId;
+  // `||`: an empty id or name (a sensor may send one) is no id; the alert schema needs one.
+  const ruleId = (e.rule?.id || e.rule?.name || 'unknown').slice(0, 128);
+  const ruleName = e.rule?.name || ruleId;
   const severity = fromSuricata ? suricataSeverity(e.event.severity, metadataSeverity(e)) : 'medium';
   const where = [e.source?.ip && `${e.source.ip}${e.source.port !== undefined ? `:${e.source.port}` : ''}`, e.destination?.ip && `${e.destination.ip}${e.destination.port !== undefined ? `:${e.destination.port}` : ''}`]
     .filter(Boolean)
@@ -67,7 +68,8 @@ export function alertFromSignatureEvent(e: EcsEvent, ctx: AlertContext): Alert |
     rule: { id: ruleId, name: ruleName, ...(e.rule?.category ? { category: e.rule.category } : {}) },
     score: SCORE[severity],
     severity,
-    message: e.message && e.message !== ruleName ? `${summary}: ${e.message}` : summary,
+    // The alert schema bounds the message (8,192); a long sensor message is cut, not the alert lost.
+    message: (e.message && e.message !== ruleName ? `${summary}: ${e.message}` : summary).slice(0, 8192),
     explanation: { summary },
     ...endpoints(e),
     count: 1,

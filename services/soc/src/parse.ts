@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@soc/errors';
-import { FORMATS, ZeekTsvReader, parseLine, readLines, zeekPathFromFileName, type Format } from '@soc/parsers';
+import { FORMATS, ZeekTsvReader, isEmptyLine, parseLine, readLines, zeekPathFromFileName, type Format } from '@soc/parsers';
 
 /**
  * `soc parse --format F FILE`: normalised events as NDJSON on stdout, each rejected line with
@@ -13,9 +13,11 @@ export async function parseFile(file: string, format: Format, out: NodeJS.Writab
   let parsed = 0;
   let rejected = 0;
   let lineNo = 0;
+  const tsvCapable = format === 'zeek' || format === 'auto';
   for await (const line of readLines(file)) {
     lineNo++;
-    if (line.trim() === '' || reader.accept(line) === 'directive') continue;
+    // Every other line is counted: a whitespace-only line is rejected with its reason, not skipped.
+    if (isEmptyLine(line) || (tsvCapable && line.startsWith('#') && reader.accept(line) === 'directive')) continue;
     const r = parseLine(line, { format, source, zeekTsv: reader.header, zeekPath });
     if (r.ok) {
       parsed++;

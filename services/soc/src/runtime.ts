@@ -18,6 +18,7 @@ import { openBus, openStore, topicSpecs } from './backends.ts';
 import { startFederationParts } from './federation.ts';
 import { startStage, startStageThread, type Stoppable } from './stages.ts';
 import { OUTBOUND_GROUP } from '@soc/svc-federation';
+import { lockDataDir } from './data-dir-lock.ts';
 
 import { SHIPPED_MODEL } from './stages.ts';
 export { SHIPPED_MODEL };
@@ -59,13 +60,37 @@ function startLagMonitor(bus: Bus, metrics: Metrics, logger: Logger, groups: [st
   return { name: 'lag-monitor', stop: async () => clearInterval(timer) };
 }
 
+let guarded = false;
+
+/**
+ * Last resort, once per process: the HTTP layer and every consumer handle their own errors, so
+ * reaching here is a bug. An unhandled rejection is logged with its stack and the services go on
+ * (one forgotten promise must not take every service down); an uncaught exception leaves the
+ * process in an unknown state, so it is logged as fatal and the process exits 1 for the
+ * supervisor to restart it (the data-dir lock is released on exit).
+ */
+function guardProcess(logger: Logger): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'bug: unhandled promise rejection'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'bug: uncaught exception; exiting');
+    logger.flush(() => process.exit(1));
+    setTimeout(() => process.exit(1), 1000).unref();
+  });
+}
+
 /**
  * Starts the named services in this process. With all of them on one port it is `soc start`;
  * with one it is a scale-out container. Stops in reverse order: HTTP first (no new input),
  * then consumers drain their batch in flight and commit, then the backends close.
  */
 export async function startServices(cfg: SocConfig, services: readonly ServiceName[], logger: Logger, extraAnalyzers: Analyzer[] = []): Promise<Running> {
+  guardProcess(logger);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  // First, before any file in the data directory is opened: a second soc there stops here.
+  // A start-up that fails below leaves it to the exit handler, which releases it too.
+  const lock = lockDataDir(cfg.dataDir);
   const creds = ensureCredentials(cfg.dataDir);
   const auth = new AuthDb(join(cfg.dataDir, 'auth.db'));
   let initialAdmin: string | undefined;
@@ -76,7 +101,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
   const verifier = new SessionAuthorizer(new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]), auth);
   const metrics = new Metrics();
   const bus = openBus(cfg, logger.child({ component: 'bus' }));
-  const stack: Stoppable[] = [{ name: 'auth', stop: async () => auth.close() }, { name: 'bus', stop: () => bus.close() }];
+  const stack: Stoppable[] = [{ name: 'data-dir-lock', stop: async () => lock.release() }, { name: 'auth', stop: async () => auth.close() }, { name: 'bus', stop: () => bus.close() }];
   const reloaders: { name: string; reload(): void }[] = [];
   const reload = () => {
     for (const r of reloaders) {

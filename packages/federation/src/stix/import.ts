@@ -1,4 +1,4 @@
-import { Alert, stableId, type Severity, type Tlp } from '@soc/schema';
+import { Alert, FLAT_VALUE_MAX, stableId, type Severity, type Tlp } from '@soc/schema';
 import { ValidationError } from '@soc/errors';
 import type { IndicatorEntry } from '../correlate.ts';
 import { intelEntriesOf, reportOf, type IntelEntry } from '../intel.ts';
@@ -38,8 +38,11 @@ export interface StixImportOptions {
 
 /** Labels an imported-intelligence alert carries so it can be re-exported as the producer wrote it. */
 export const INTEL_LABELS = { id: 'stix.id', source: 'stix.source', observables: 'stix.observables', indicator: 'stix.indicator', identity: 'stix.identity' } as const;
-/** A re-exported indicator is kept whole up to this size; beyond, its description is dropped. */
-const MAX_KEPT_OBJECT = 32_768;
+/**
+ * A re-exported indicator is kept whole up to this size; beyond, its description is dropped. The
+ * label is one Elasticsearch term, so the bound is the alert schema's for label values.
+ */
+const MAX_KEPT_OBJECT = FLAT_VALUE_MAX;
 
 const severityOf = (score: number): Severity => (score >= 0.8 ? 'high' : score >= 0.5 ? 'medium' : 'low');
 type Obj = Record<string, unknown>;

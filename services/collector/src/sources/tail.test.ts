@@ -52,6 +52,18 @@ describe('tailer', () => {
     expect(ingest.lines.slice(0, 3).map((l) => l.line)).toEqual([1, 2, 3]);
   });
 
+  it('submits every non-empty line, whitespace-only ones too (plain and gzip files)', async () => {
+    const odd = ['\v', '\f', '\u2028', ' ', '\u00a0', 'x'];
+    const content = ['', ...odd, '\r', ''].join('\n');
+    writeFileSync(join(dir, 'app.log'), content);
+    writeFileSync(join(dir, 'old.log.gz'), gzipSync(content));
+    const ingest = new RecordingIngest();
+    await start(ingest, { files: [{ path: join(dir, 'app.log'), format: 'syslog' }, { path: join(dir, 'old.log.gz'), format: 'syslog' }] });
+    const byFile = (f: string) => ingest.lines.filter((l) => l.ctx.source.endsWith(f)).map((l) => l.raw);
+    expect(byFile('app.log')).toEqual(odd);
+    expect(byFile('old.log.gz')).toEqual(odd);
+  });
+
   it('restart mid-file resumes from the checkpoint: nothing lost, nothing twice', async () => {
     const path = join(dir, 'app.log');
     const ingest = new RecordingIngest();

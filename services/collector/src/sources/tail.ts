@@ -1,7 +1,7 @@
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { retry } from '@soc/errors';
-import { isGzipPath, readLines, zeekPathFromFileName, ZeekTsvReader, type Format } from '@soc/parsers';
+import { isEmptyLine, isGzipPath, readLines, zeekPathFromFileName, ZeekTsvReader, type Format } from '@soc/parsers';
 import type { Logger } from '@soc/telemetry';
 import { identify, loadCheckpoints, sameFile, saveCheckpoints, type FileCheckpoint, type Identity } from './checkpoint.ts';
 import type { Ingest, IngestContext, RawLine } from './types.ts';
@@ -148,7 +148,7 @@ export async function startTailer(opts: TailerOptions): Promise<Tailer> {
           f.tsv.accept(l.text);
         } else {
           f.line++;
-          if (l.text.trim() !== '') batch.push({ raw: l.text, line: f.line });
+          if (!isEmptyLine(l.text)) batch.push({ raw: l.text, line: f.line });
         }
         prevEnd = l.end;
         if (batch.length >= batchLines) await flush(l.end);
@@ -260,7 +260,7 @@ export async function startTailer(opts: TailerOptions): Promise<Tailer> {
           if (n > skip) await flush();
           continue;
         }
-        if (n <= skip || text.trim() === '') continue;
+        if (n <= skip || isEmptyLine(text)) continue;
         batch.push({ raw: text, line: n });
         if (batch.length >= batchLines) await flush();
       }
