@@ -53,6 +53,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { SOC_SENSOR_TOKENS: 'x'.repeat(30), SOC_LOG_LEVEL: 'warn', SOCKET: 'y', HOME: '/' } }).api.port).toBe(8080);
   });
 
+  it('takes the token list of every role and the test runner knobs as known SOC_* variables', () => {
+    const tokens = { SOC_PARTNER_TOKENS: 'p'.repeat(30), SOC_LEAD_TOKENS: 'l'.repeat(30), SOC_ADMIN_TOKENS: 'a'.repeat(30) };
+    expect(loadConfig({ env: { ...tokens, SOC_REAL_REQUIRED: '1', SOC_KAFKA_CONTROL: '1', SOC_DEV_STATE: '/tmp/x' } }).api.port).toBe(8080);
+  });
+
   it('switches to OpenSearch from its URL, and refuses two search engines at once', () => {
     const c = loadConfig({ env: { OPENSEARCH_URL: 'https://os1:9200,https://os2:9200', OPENSEARCH_USERNAME: 'soc', OPENSEARCH_INDEX: 'alerts' } });
     expect(c.store).toMatchObject({ kind: 'opensearch', opensearch: { node: ['https://os1:9200', 'https://os2:9200'], username: 'soc', index: 'alerts' } });

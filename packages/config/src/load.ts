@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '@soc/errors';
+import { Role } from './credentials.ts';
 import { SocConfig, type SocConfigInput } from './schema.ts';
 
 type Plain = Record<string, unknown>;
@@ -94,9 +95,11 @@ export const ENV_MAP: Record<string, string> = {
  */
 export const OTHER_SOC_ENV: readonly string[] = [
   'SOC_CONFIG',
-  'SOC_ANALYST_TOKENS',
-  'SOC_SENSOR_TOKENS',
+  // One token list per role (credentialsFromEnv), so a new role cannot be forgotten here.
+  ...Role.options.map((role) => `SOC_${role.toUpperCase()}_TOKENS`),
   'SOC_SENSOR_TOKEN',
+  'SOC_ANALYST_TOKEN',
+  'SOC_TAXII_TOKEN',
   'SOC_URL',
   'SOC_LOG_LEVEL',
   'SOC_DEBUG',
@@ -107,6 +110,15 @@ export const OTHER_SOC_ENV: readonly string[] = [
   // Test-suite knobs (test/README.md), inherited by the soc processes the tests start.
   'SOC_FAULTS_LONG',
   'SOC_FAULTS_SEED',
+  // pnpm test:real and deploy/dev (test/real, packages/testkit), inherited the same way.
+  'SOC_DEV_STATE',
+  'SOC_DEV_CACHE',
+  'SOC_REAL_REQUIRED',
+  'SOC_KAFKA_CONTROL',
+  'SOC_KAFKA_SASL_BROKERS',
+  'SOC_KAFKA_SASL_USERNAME',
+  'SOC_KAFKA_SASL_PASSWORD',
+  'SOC_BENCH_EVENTS',
 ];
 
 const BOOLEAN_PATHS = new Set(['collector.syslog.enabled', 'detector.anomaly', 'federation.enabled']);

@@ -88,9 +88,11 @@ function guardProcess(logger: Logger): void {
 export async function startServices(cfg: SocConfig, services: readonly ServiceName[], logger: Logger, extraAnalyzers: Analyzer[] = []): Promise<Running> {
   guardProcess(logger);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
-  // First, before any file in the data directory is opened: a second soc there stops here.
+  // First, before any file in the data directory is opened: a second soc on the same embedded
+  // bus or store files stops here. Scale-out services on Kafka and a search engine may share one
+  // data directory (credentials, auth.db in WAL mode), so they take no lock.
   // A start-up that fails below leaves it to the exit handler, which releases it too.
-  const lock = lockDataDir(cfg.dataDir);
+  const lock = cfg.bus.kind === 'embedded' || cfg.store.kind === 'embedded' ? lockDataDir(cfg.dataDir) : undefined;
   const creds = ensureCredentials(cfg.dataDir);
   const auth = new AuthDb(join(cfg.dataDir, 'auth.db'));
   let initialAdmin: string | undefined;
@@ -101,7 +103,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
   const verifier = new SessionAuthorizer(new TokenVerifier([...creds.credentials, ...credentialsFromEnv(process.env)]), auth);
   const metrics = new Metrics();
   const bus = openBus(cfg, logger.child({ component: 'bus' }));
-  const stack: Stoppable[] = [{ name: 'data-dir-lock', stop: async () => lock.release() }, { name: 'auth', stop: async () => auth.close() }, { name: 'bus', stop: () => bus.close() }];
+  const stack: Stoppable[] = [{ name: 'data-dir-lock', stop: async () => lock?.release() }, { name: 'auth', stop: async () => auth.close() }, { name: 'bus', stop: () => bus.close() }];
   const reloaders: { name: string; reload(): void }[] = [];
   const reload = () => {
     for (const r of reloaders) {
