@@ -342,7 +342,17 @@ async function alertPage(id) {
           'div',
           { class: 'row' },
           assignInput,
-          isLead() ? h('button', { type: 'button', id: 'assign', onclick: () => triage({ assignee: assignInput.value.trim() || null }) }, 'Assign') : null,
+          isLead()
+            ? h('button', {
+                type: 'button',
+                id: 'assign',
+                onclick: () => {
+                  const to = assignInput.value.trim() || null;
+                  // Unchanged: no request and no re-render, which would also wipe what the user is typing.
+                  if (to !== (a.assignee ?? null)) triage({ assignee: to });
+                },
+              }, 'Assign')
+            : null,
           mine && a.assignee !== session.user ? h('button', { type: 'button', id: 'assign-me', onclick: () => triage({ assignee: session.user }) }, 'Assign to me') : null,
           mine && a.assignee === session.user ? h('button', { type: 'button', onclick: () => triage({ assignee: null }) }, 'Unassign') : null,
         ),
