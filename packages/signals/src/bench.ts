@@ -1,6 +1,6 @@
 import { FEATURE_COUNT, FlowFeatureExtractor, type Flow } from '@soc/features';
 import type { EvidenceCalibration } from './evidence-calibrate.ts';
-import { scoreEvidence } from './evidence-calibrate.ts';
+import { evidenceStatistic } from './evidence-calibrate.ts';
 import { EvidenceTracker, type EvidenceOptions } from './evidence.ts';
 
 export interface SignalsBenchResult {
@@ -37,11 +37,13 @@ export function benchSignals(calibration: EvidenceCalibration, flows = 200_000, 
   const input = Array.from({ length: flows }, (_, i) => syntheticFlow(i));
   const ex = new FlowFeatureExtractor();
   const out = new Float32Array(FEATURE_COUNT);
+  globalThis.gc?.();
   const featuresFlowsPerSec = rate(flows, (i) => ex.push(input[i]!, out));
   const t0 = new EvidenceTracker({ ...caps, usage: calibration.usage });
+  globalThis.gc?.();
   const allSignalsFlowsPerSec = rate(flows, (i) => {
     const x = t0.observe(input[i]!);
-    if (x.kind === 'outbound') scoreEvidence(calibration, x.pair.raw);
+    if (x.kind === 'outbound') evidenceStatistic(calibration, x.pair.raw);
   });
   globalThis.gc?.();
   const before = process.memoryUsage().heapUsed;

@@ -74,6 +74,22 @@ export function scoreEvidence(c: EvidenceCalibration, raw: Record<EvidenceName, 
   return { statistic: combine(terms.map((t) => t.p), c.tau), terms };
 }
 
+/**
+ * The truncated-Fisher statistic alone, as scoreEvidence computes it, without building the terms:
+ * the per-flow path. A raw value at or below a tail's smallest point has p = 1 and is skipped.
+ */
+export function evidenceStatistic(c: EvidenceCalibration, raw: Record<EvidenceName, number>): number {
+  let s = 0;
+  for (const name of EVIDENCE) {
+    const t = c.tails[name];
+    const x = raw[name];
+    if (!t || t.n === 0 || !(x > (t.values[0] ?? Infinity))) continue;
+    const p = tailP(t, x);
+    if (p <= c.tau) s += -2 * Math.log(p);
+  }
+  return s;
+}
+
 /** The usage table of a set of flow streams: per outbound pair, each usage class counted once. */
 export function fitUsage(streams: readonly Flow[][], o: EvidenceOptions = {}): UsageTable {
   const t = new EvidenceTracker(o);

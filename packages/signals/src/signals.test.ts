@@ -8,6 +8,7 @@ import { fitReference, fitSiteEvidence, scoreEvidence } from './evidence-calibra
 import { registeredFor } from './iana.ts';
 import { LruMap } from './lru.ts';
 import { internalClassifier } from './net.ts';
+import { CidrSet } from '@soc/netaddr';
 
 /** Seeded PRNG (an LCG is plenty for test data). */
 function rng(seed: number): () => number {
@@ -25,6 +26,18 @@ describe('internalClassifier', () => {
     for (const ip of ['10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.1.1', '224.0.0.251', '255.255.255.255', '10.1.255.255', 'fd00::1', 'fe80::1%eth0', 'ff02::fb', '203.0.113.9', 'garbage'])
       expect(internal(ip), ip).toBe(true);
     for (const ip of ['8.8.8.8', '185.100.1.2', '2001:db8::1', '172.32.0.1']) expect(internal(ip), ip).toBe(false);
+  });
+  it('answers IPv4 by integer ranges exactly as the strict parser does', () => {
+    const internal = internalClassifier(['198.51.100.0/25']);
+    const r = rng(3);
+    for (let i = 0; i < 5000; i++) {
+      const o = () => String(Math.floor(r() * 256));
+      const ip = r() < 0.3 ? `${['10', '172', '192', '100', '169', '198', '224', '0'][i % 8]}.${o()}.${o()}.${o()}` : `${o()}.${o()}.${o()}.${o()}`;
+      const slow = new CidrSet(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8', '169.254.0.0/16', '100.64.0.0/10', '224.0.0.0/4', '240.0.0.0/4', '0.0.0.0/8', '198.51.100.0/25']).contains(ip) || ip.endsWith('.255');
+      expect(internal(ip), ip).toBe(slow);
+    }
+    // Not strict dotted quads: never taken for an Internet peer.
+    for (const ip of ['010.1.2.3', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '']) expect(internal(ip), ip).toBe(true);
   });
 });
 
@@ -91,6 +104,20 @@ describe('pair evidence', () => {
     expect(p!.raw.rotation).toBe(5);
     expect(pairOf(t, flow(60, '10.0.0.5', '93.184.216.34', 443)).raw.rotation).toBe(0);
   });
+  it('counts a dense burst of connections to an odd port, decayed over minutes, not on the web ports', () => {
+    const t = new EvidenceTracker();
+    let p: PairEvidence | undefined;
+    // 700 connections in 8 minutes, records in connection-end order (starts slightly shuffled).
+    for (let i = 0; i < 700; i++) p = pairOf(t, flow(1000 + i * 0.7 + (i % 3 === 0 ? 2 : 0), '10.0.0.5', '185.1.2.3', 6606, { service: '' }));
+    expect(p!.raw.burst).toBeGreaterThan(300);
+    let web: PairEvidence | undefined;
+    for (let i = 0; i < 700; i++) web = pairOf(t, flow(1000 + i * 0.7, '10.0.0.5', '93.184.216.34', 443));
+    expect(web!.raw.burst).toBe(0);
+    // The same 700 spread over a day: a few at a time.
+    let slow: PairEvidence | undefined;
+    for (let i = 0; i < 700; i++) slow = pairOf(t, flow(1000 + i * 120, '10.0.0.5', '185.1.2.9', 6606, { service: '' }));
+    expect(slow!.raw.burst).toBeLessThan(4);
+  });
   it('uses DNS answers when the sensor writes them: no lookup before the connection', () => {
     const t = new EvidenceTracker();
     t.observeContext({ kind: 'dns', ts: 1, host: '10.0.0.5', query: 'example.com', rcode: 'NOERROR', answers: ['93.184.216.34'] });
@@ -130,10 +157,20 @@ describe('bounded memory', () => {
     expect(s.pairs).toBeLessThanOrEqual(1000);
     expect(s.hosts).toBeLessThanOrEqual(10);
     expect(s.groups).toBeLessThanOrEqual(50);
-    const m = new LruMap<number, number>(2);
-    m.set(1, 1); m.set(2, 2); m.get(1); m.set(3, 3);
-    expect(m.get(2)).toBeUndefined();
-    expect(m.get(1)).toBe(1);
+  });
+  it('the LRU map keeps what was touched within the last cap/2 insertions, never more than cap', () => {
+    const m = new LruMap<number, number>(100);
+    m.set(-1, -1);
+    for (let i = 0; i < 10_000; i++) {
+      m.set(i, i);
+      if (i % 40 === 0) expect(m.get(-1)).toBe(-1); // touched every 40 < 50 insertions: kept
+      expect(m.size).toBeLessThanOrEqual(100);
+    }
+    expect(m.get(0)).toBeUndefined(); // untouched for 10 000 insertions: forgotten
+    expect(m.get(9_999)).toBe(9_999);
+    m.set(9_999, 1); // a re-set shadows the old value
+    expect(m.get(9_999)).toBe(1);
+    expect(m.evictions).toBeGreaterThan(9_000);
   });
 });
 
@@ -181,7 +218,10 @@ describe('calibration', () => {
     const t = fitTail([0, 0, 1, 2, 3]);
     expect(tailP(t, 0)).toBe(1);
     expect(tailP(t, 3)).toBeCloseTo(2 / 6);
-    expect(tailP(t, 99)).toBeCloseTo(1 / 6);
+    // Beyond the largest value: a Pareto tail (p ∝ max/x), bounded at 1000× below 1/(n+1).
+    expect(tailP(t, 6)).toBeCloseTo(1 / 12);
+    expect(tailP(t, 99)).toBeCloseTo(3 / 99 / 6);
+    expect(tailP(t, 1e9)).toBeCloseTo(1 / 6000);
   });
   it('truncated Fisher ignores unremarkable scorers', () => {
     expect(combine([0.5, 0.9, 1], 0.05)).toBe(0);

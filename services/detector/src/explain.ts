@@ -1,5 +1,5 @@
 import type { Alert, Threat } from '@soc/schema';
-import { EvidenceTracker, registeredFor, type EvidenceCalibration, type EvidenceName, type EvidenceTerm, type PairEvidence } from '@soc/signals';
+import { BURST_TAU_S, EvidenceTracker, registeredFor, type EvidenceCalibration, type EvidenceName, type EvidenceTerm, type PairEvidence } from '@soc/signals';
 
 /** [technique id, name, sub-technique id?, sub-technique name?]. */
 type Technique = [string, string, string?, string?];
@@ -9,6 +9,7 @@ const TECHNIQUE: Record<EvidenceName, Technique> = {
   service_port: ['T1571', 'Non-Standard Port'],
   usage: ['T1071', 'Application Layer Protocol'],
   beacon: ['T1071', 'Application Layer Protocol'],
+  burst: ['T1571', 'Non-Standard Port'],
   long_lived: ['T1071', 'Application Layer Protocol'],
   upload: ['T1041', 'Exfiltration Over C2 Channel'],
   rotation: ['T1008', 'Fallback Channels'],
@@ -59,6 +60,8 @@ function clause(t: EvidenceTerm, p: PairEvidence): string {
       const iv = EvidenceTracker.intervals(p);
       return `repeats every ${span(iv.median)} ±${num((100 * iv.mad) / Math.max(iv.median, 1e-9))}% (median and MAD of the last ${iv.n} intervals; active in ${p.hoursActive} clock hours)`;
     }
+    case 'burst':
+      return `about ${num(t.raw)} connections within ${span(BURST_TAU_S)} (decayed count) to a port no registered service explains`;
     case 'long_lived':
       return `a session held open ${span(p.longest)} with under 200 B/s`;
     case 'upload':
@@ -84,6 +87,7 @@ const TITLE: Record<EvidenceName, string> = {
   service_port: 'protocol on a non-standard port',
   usage: 'rare protocol and port',
   beacon: 'beaconing',
+  burst: 'dense channel on a non-standard port',
   long_lived: 'long-lived quiet session',
   upload: 'upload-heavy channel',
   rotation: 'rotating destinations on one port',
