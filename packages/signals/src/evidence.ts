@@ -11,7 +11,7 @@ import { beaconScore, dispersion, regularity } from './stats.ts';
  * Each raw value grows with the evidence (never a single flow's whim); calibration turns each into
  * a tail probability on real benign traffic (the shipped reference) or on the site's baseline.
  */
-export const EVIDENCE = ['service_port', 'usage', 'beacon', 'burst', 'long_lived', 'upload', 'rotation', 'tor', 'no_dns', 'tls_cert', 'direct_ip', 'rarity', 'anomaly'] as const;
+export const EVIDENCE = ['service_port', 'usage', 'beacon', 'burst', 'long_lived', 'upload', 'rotation', 'tor', 'no_dns', 'tls_cert', 'direct_ip', 'rarity', 'tls_client', 'user_agent', 'anomaly'] as const;
 export type EvidenceName = (typeof EVIDENCE)[number];
 export type EvidenceValues = Record<EvidenceName, number>;
 
@@ -37,7 +37,7 @@ export function established(f: Flow): boolean {
 }
 
 const zeroEvidence = (): EvidenceValues => ({
-  service_port: 0, usage: 0, beacon: 0, burst: 0, long_lived: 0, upload: 0, rotation: 0, tor: 0, no_dns: 0, tls_cert: 0, direct_ip: 0, rarity: 0, anomaly: 0,
+  service_port: 0, usage: 0, beacon: 0, burst: 0, long_lived: 0, upload: 0, rotation: 0, tor: 0, no_dns: 0, tls_cert: 0, direct_ip: 0, rarity: 0, tls_client: 0, user_agent: 0, anomaly: 0,
 });
 
 /** The state of one (internal host, external destination) episode: one object, fixed shape. */
@@ -88,9 +88,36 @@ export class PairEvidence {
   raisedAt = 0;
   events: string[] = [];
 
-  constructor(readonly host: string, readonly dest: string, readonly first: number, public proto: string, public tlsBad: string, public directIp: boolean) {
+  tlsBad = '';
+  directIp = false;
+  /** Internal hosts sharing this pair's TLS client fingerprint (JA4, else JA3) and HTTP User-Agent. */
+  clientHosts: string[] | undefined = undefined;
+  agentHosts: string[] | undefined = undefined;
+  agent = '';
+
+  constructor(readonly host: string, readonly dest: string, readonly first: number, public proto: string, ctx: PairContext | undefined) {
     this.last = first;
     this.lastHour = Math.floor(first / 3600);
+    if (ctx) applyContext(this, ctx);
+  }
+}
+
+/** What protocol records said about a pair, kept until (and after) its flows arrive. */
+interface PairContext {
+  tlsBad: string;
+  directIp: boolean;
+  clientHosts?: string[];
+  agentHosts?: string[];
+  agent: string;
+}
+
+function applyContext(p: PairEvidence, c: PairContext): void {
+  if (c.tlsBad) p.tlsBad = c.tlsBad;
+  if (c.directIp) p.directIp = true;
+  if (c.clientHosts) p.clientHosts = c.clientHosts;
+  if (c.agentHosts) {
+    p.agentHosts = c.agentHosts;
+    p.agent = c.agent;
   }
 }
 
@@ -142,7 +169,7 @@ export interface EvidenceOptions {
 }
 
 export type Observed =
-  | { kind: 'outbound'; pair: PairEvidence }
+  | { kind: 'outbound'; pair: PairEvidence; host: HostActivity }
   | { kind: 'inbound'; inbound: InboundActivity; source: HostActivity }
   | { kind: 'local'; host: HostActivity }
   | { kind: 'none' };
@@ -162,8 +189,10 @@ export class EvidenceTracker {
   private readonly dnsHosts: LruMap<string, number>;
   private readonly groups: LruMap<string, Set<string>>;
   private readonly destSources: LruMap<string, string[]>;
-  private readonly tlsSeen: LruMap<string, string>;
-  private readonly httpSeen: LruMap<string, boolean>;
+  /** Per pair, what its dns/ssl/http records said (flows may come after their protocol records). */
+  private readonly contexts: LruMap<string, PairContext>;
+  /** TLS client fingerprints and User-Agents → internal hosts using them (≤ 16 each). */
+  private readonly clients: LruMap<string, string[]>;
   private readonly maxGroupDests: number;
   private readonly ring: number;
   private readonly memo = new Map<string, { reg: boolean | undefined; surprise: number }>();
@@ -180,8 +209,8 @@ export class EvidenceTracker {
     this.resolved = new LruMap(o.maxResolutions ?? 200_000);
     this.groups = new LruMap(o.maxGroups ?? 20_000);
     this.destSources = new LruMap(o.maxPairs ?? 100_000);
-    this.tlsSeen = new LruMap(o.maxPairs ?? 100_000);
-    this.httpSeen = new LruMap(o.maxPairs ?? 100_000);
+    this.contexts = new LruMap(o.maxPairs ?? 100_000);
+    this.clients = new LruMap(o.maxGroups ?? 20_000);
     this.maxGroupDests = 64;
     this.ring = o.ring ?? 32;
     this.usage = o.usage ?? { n: 0, counts: {} };
@@ -220,16 +249,30 @@ export class EvidenceTracker {
       return;
     }
     const key = `${c.src}|${c.dst}`;
+    let ctx = this.contexts.get(key);
+    if (!ctx) this.contexts.set(key, (ctx = { tlsBad: '', directIp: false, agent: '' }));
     if (c.kind === 'tls') {
       const bad = c.selfSigned ? 'self-signed certificate' : c.invalid ? 'certificate not valid' : c.serverName === '' ? 'no server name (SNI)' : '';
-      if (bad) this.tlsSeen.set(key, bad);
-      const p = this.pairs.get(key);
-      if (p && bad) p.tlsBad = bad;
-    } else if (c.directIp) {
-      this.httpSeen.set(key, true);
-      const p = this.pairs.get(key);
-      if (p) p.directIp = true;
+      if (bad) ctx.tlsBad = bad;
+      const fp = c.ja4 || c.ja3;
+      if (fp) ctx.clientHosts = this.sharedBy(`tls|${fp}`, c.src);
+    } else {
+      if (c.directIp) ctx.directIp = true;
+      if (c.userAgent) {
+        ctx.agentHosts = this.sharedBy(`ua|${c.userAgent}`, c.src);
+        ctx.agent = c.userAgent;
+      }
     }
+    const p = this.pairs.get(key);
+    if (p) applyContext(p, ctx);
+  }
+
+  /** The internal hosts seen with one client trait (a fingerprint, a User-Agent), `host` included. */
+  private sharedBy(trait: string, host: string): string[] {
+    let hosts = this.clients.get(trait);
+    if (!hosts) this.clients.set(trait, (hosts = []));
+    if (hosts.length < 16 && !hosts.includes(host)) hosts.push(host);
+    return hosts;
   }
 
   observe(f: Flow): Observed {
@@ -239,7 +282,7 @@ export class EvidenceTracker {
     this.updateFanout(host, f);
     if (dir === 'inbound') return { kind: 'inbound', inbound: this.updateInbound(f), source: host };
     if (dir !== 'outbound') return dir === 'local' ? { kind: 'local', host } : { kind: 'none' };
-    return { kind: 'outbound', pair: this.updatePair(f) };
+    return { kind: 'outbound', pair: this.updatePair(f), host };
   }
 
   /** The current episode of a pair, without observing anything. */
@@ -326,7 +369,7 @@ export class EvidenceTracker {
     const key = `${f.srcIp}|${f.dstIp}`;
     let p = this.pairs.get(key);
     if (!p || f.ts - p.last > DAY) {
-      p = new PairEvidence(f.srcIp, f.dstIp, f.ts, f.proto, (this.tlsSeen.size && this.tlsSeen.get(key)) || '', (this.httpSeen.size && this.httpSeen.get(key)) || false);
+      p = new PairEvidence(f.srcIp, f.dstIp, f.ts, f.proto, this.contexts.size ? this.contexts.get(key) : undefined);
       this.pairs.set(key, p);
       // A new pair is a new source for its destination: the only time the destination table is touched.
       let srcs = this.destSources.get(f.dstIp);
@@ -415,6 +458,9 @@ export class EvidenceTracker {
     r.tls_cert = p.tlsBad ? 1 : 0;
     r.direct_ip = p.directIp ? 1 : 0;
     r.rarity = 1 / p.sources.length;
+    // A client no other internal host resembles: rarity of its TLS fingerprint and User-Agent at this site.
+    r.tls_client = p.clientHosts ? 1 / p.clientHosts.length : 0;
+    r.user_agent = p.agentHosts ? 1 / p.agentHosts.length : 0;
     return p;
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Flow } from '@soc/features';
 import type { EcsEvent } from '@soc/schema';
 import { combine, fitTail, kthCut, tailP } from './calibrate.ts';
-import { contextFromEvent, isIpLiteral } from './context.ts';
+import { contextFromEvent, isIpLiteral, type Context } from './context.ts';
 import { EvidenceTracker, type PairEvidence } from './evidence.ts';
 import { fitReference, fitSiteEvidence, scoreEvidence } from './evidence-calibrate.ts';
 import { registeredFor } from './iana.ts';
@@ -132,7 +132,7 @@ describe('pair evidence', () => {
     for (let i = 0; i < 30; i++) t.observeContext({ kind: 'dns', ts: 100 + i, host: '10.0.0.5', query: `x${i}.biz`, rcode: 'NXDOMAIN', answers: [] });
     pairOf(t, flow(140, '10.0.0.5', '185.1.2.3', 443));
     expect(t.hostActivity('10.0.0.5')!.nxMax).toBe(30);
-    t.observeContext({ kind: 'tls', ts: 141, src: '10.0.0.5', dst: '185.1.2.3', serverName: 'a.test', selfSigned: true, invalid: false, ja3: '' });
+    t.observeContext({ kind: 'tls', ts: 141, src: '10.0.0.5', dst: '185.1.2.3', serverName: 'a.test', selfSigned: true, invalid: false, ja3: '', ja4: '' });
     expect(pairOf(t, flow(142, '10.0.0.5', '185.1.2.3', 443)).raw.tls_cert).toBe(1);
   });
 });
@@ -210,6 +210,44 @@ describe('reference and site calibration', () => {
     expect(site.tails.service_port).toEqual(ref.tails.service_port);
     expect(site.tails.rarity).toBeDefined();
     expect(site.threshold).toBeLessThanOrEqual(ref.threshold);
+  });
+});
+
+describe('client rarity at the site (JA3/JA4, User-Agent)', () => {
+  it('is scored only when the baseline had protocol logs, and a client no other host resembles stands out', () => {
+    const hosts = Array.from({ length: 12 }, (_, i) => `10.0.0.${10 + i}`);
+    const flows: Flow[] = [];
+    const contexts: Context[] = [];
+    for (let i = 0; i < 2400; i++) {
+      const h = hosts[i % hosts.length]!;
+      const dst = `93.${i % 40}.1.${(i * 7) % 50}`;
+      const ts = 1_700_000_000 + i * 30;
+      contexts.push({ kind: 'tls', ts, src: h, dst, serverName: 'site.test', selfSigned: false, invalid: false, ja3: 'browser-ja3', ja4: '' });
+      contexts.push({ kind: 'http', ts, src: h, dst, hostHeader: 'site.test', directIp: false, userAgent: 'Mozilla/5.0 (Windows NT 10.0)' });
+      flows.push(flow(ts, h, dst, 443, { duration: 1 }));
+    }
+    const ref = fitReference([workstationDay(1)], { sources: ['synthetic'] });
+    const withLogs = fitSiteEvidence(flows, ref, { sources: ['site'], contexts });
+    expect(withLogs.tails.tls_client).toBeDefined();
+    expect(withLogs.tails.user_agent).toBeDefined();
+    // Conn logs only: no tail, the scorers stay off (an all-zero tail would make every client surprising).
+    const connOnly = fitSiteEvidence(flows, ref, { sources: ['site'] });
+    expect(connOnly.tails.tls_client).toBeUndefined();
+    expect(connOnly.tails.user_agent).toBeUndefined();
+    // At run time: one host with a fingerprint and agent nobody else has.
+    const t = new EvidenceTracker({ usage: ref.usage });
+    for (const c of contexts.slice(0, 200)) t.observeContext(c);
+    t.observeContext({ kind: 'tls', ts: 1, src: '10.0.0.10', dst: '185.1.2.3', serverName: 'x.test', selfSigned: false, invalid: false, ja3: '', ja4: 't13d1516h2_8daaf6152771_e5627efa2ab1' });
+    t.observeContext({ kind: 'http', ts: 1, src: '10.0.0.10', dst: '185.1.2.3', hostHeader: 'x.test', directIp: false, userAgent: 'python-requests/2.31' });
+    const odd = pairOf(t, flow(2, '10.0.0.10', '185.1.2.3', 443));
+    const usual = pairOf(t, flow(2, '10.0.0.11', '93.1.1.7', 443));
+    expect(odd.raw.tls_client).toBe(1);
+    expect(odd.raw.user_agent).toBe(1);
+    expect(usual.raw.tls_client).toBeLessThanOrEqual(1 / 12);
+    const p = (raw: PairEvidence['raw'], s: 'tls_client' | 'user_agent') => scoreEvidence(withLogs, raw).terms.find((x) => x.scorer === s)!.p;
+    expect(p(odd.raw, 'tls_client')).toBeLessThan(0.01);
+    expect(p(odd.raw, 'user_agent')).toBeLessThan(0.01);
+    expect(p(usual.raw, 'tls_client')).toBe(1);
   });
 });
 

@@ -222,9 +222,8 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
           continue;
         }
         if (x.kind === 'none') continue;
-        const h = o.tracker.hostActivity(f.srcIp);
-        if (h) for (const k of HOST_KINDS) {
-          const a = hostAlert(k, h, f.ts, m);
+        for (const k of HOST_KINDS) {
+          const a = hostAlert(k, x.host, f.ts, m);
           if (a) out.set(a.id, a);
         }
         if (x.kind !== 'outbound') continue;

@@ -18,6 +18,8 @@ const TECHNIQUE: Record<EvidenceName, Technique> = {
   tls_cert: ['T1573', 'Encrypted Channel', 'T1573.002', 'Asymmetric Cryptography'],
   direct_ip: ['T1071', 'Application Layer Protocol', 'T1071.001', 'Web Protocols'],
   rarity: ['T1071', 'Application Layer Protocol'],
+  tls_client: ['T1573', 'Encrypted Channel'],
+  user_agent: ['T1071', 'Application Layer Protocol', 'T1071.001', 'Web Protocols'],
   anomaly: ['T1071', 'Application Layer Protocol'],
 };
 
@@ -78,6 +80,10 @@ function clause(t: EvidenceTerm, p: PairEvidence): string {
       return 'HTTP addressed to the bare IP (Host header is an address)';
     case 'rarity':
       return 'no other internal host talks to it';
+    case 'tls_client':
+      return `its TLS client fingerprint (JA4/JA3) is used by ${p.clientHosts?.length ?? 0} internal host(s) only`;
+    case 'user_agent':
+      return `HTTP User-Agent "${p.agent.slice(0, 120)}" is used by ${p.agentHosts?.length ?? 0} internal host(s) only`;
     case 'anomaly':
       return `unusual for this site's flow model (reconstruction error ${num(t.raw)})`;
   }
@@ -96,6 +102,8 @@ const TITLE: Record<EvidenceName, string> = {
   tls_cert: 'suspicious TLS certificate',
   direct_ip: 'HTTP to a bare IP',
   rarity: 'rare destination',
+  tls_client: 'rare TLS client',
+  user_agent: 'rare User-Agent',
   anomaly: 'site model anomaly',
 };
 
