@@ -86,14 +86,27 @@ export function scoreEvidence(c: EvidenceCalibration, raw: Record<EvidenceName, 
  */
 export function evidenceStatistic(c: EvidenceCalibration, raw: Record<EvidenceName, number>): number {
   let s = 0;
-  for (const name of EVIDENCE) {
-    const t = c.tails[name];
+  for (const { name, tail, min } of scorersOf(c)) {
     const x = raw[name];
-    if (!t || t.n === 0 || !(x > (t.values[0] ?? Infinity))) continue;
-    const p = tailP(t, x);
+    if (!(x > min)) continue;
+    const p = tailP(tail, x);
     if (p <= c.tau) s += -2 * Math.log(p);
   }
   return s;
+}
+
+/** The scorers a calibration has a tail for, with each tail's smallest point: computed once per calibration (calibrations are never changed in place once used). */
+const compiled = new WeakMap<EvidenceCalibration, { name: EvidenceName; tail: Tail; min: number }[]>();
+function scorersOf(c: EvidenceCalibration): { name: EvidenceName; tail: Tail; min: number }[] {
+  let list = compiled.get(c);
+  if (!list) {
+    list = EVIDENCE.flatMap((name) => {
+      const tail = c.tails[name];
+      return tail && tail.n > 0 ? [{ name, tail, min: tail.values[0] ?? Infinity }] : [];
+    });
+    compiled.set(c, list);
+  }
+  return list;
 }
 
 /** The usage table of a set of flow streams: per outbound pair, each usage class counted once. */

@@ -86,6 +86,7 @@ export class PairEvidence {
   emittedBest = 0;
   emittedAt = 0;
   raisedAt = 0;
+  alertId = '';
   events: string[] = [];
 
   tlsBad = '';

@@ -80,7 +80,9 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
     const c = m.calibration;
     const active = terms.filter((t) => t.p <= c.tau && t.raw > 0).sort((a, b) => a.p - b.p);
     const ex = explainPair(p, active, statistic, c);
-    const a = seed(alertId('evidence', 'c2-pair', `${p.host}|${p.dest}|${p.first}`), p.raisedAt, p.first, p.last, { id: 'c2-pair', name: ex.title, category: 'command-and-control' }, m);
+    // The id is a hash of the episode: computed once, not per update.
+    p.alertId ||= alertId('evidence', 'c2-pair', `${p.host}|${p.dest}|${p.first}`);
+    const a = seed(p.alertId, p.raisedAt, p.first, p.last, { id: 'c2-pair', name: ex.title, category: 'command-and-control' }, m);
     a.severity = evidenceSeverity(statistic, c.threshold, active.length);
     a.score = Math.min(1, statistic / (statistic + c.threshold + 1e-9));
     a.message = ex.summary;
