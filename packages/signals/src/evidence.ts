@@ -19,6 +19,8 @@ export type EvidenceValues = Record<EvidenceName, number>;
 export const FAILED_STATES: ReadonlySet<string> = new Set(['S0', 'REJ', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH']);
 const BURST_S = 1;
 const DAY = 86_400;
+/** DNS, DNS over TLS, mDNS, LLMNR: name resolution, one flow per lookup. */
+const RESOLVER_PORTS: ReadonlySet<number> = new Set([53, 853, 5353, 5355]);
 /** Time constant of the burst count (s): "many connections within minutes". */
 export const BURST_TAU_S = 300;
 /** Beacon regularity is recomputed once an eighth of the ring is new (every 4th flow of a full ring): amortised, not per flow. */
@@ -57,7 +59,7 @@ export class PairEvidence {
   sizes: FloatRing | undefined = undefined;
   /** New ring values since regularity was last computed. */
   stale = 0;
-  /** Decayed count of flows to an odd port (time constant BURST_TAU_S), at time burstAt. */
+  /** Decayed count of established flows (time constant BURST_TAU_S), at time burstAt; not on resolver ports. */
   burstCount = 0;
   burstAt = 0;
   /** Sticky evidence. */
@@ -409,8 +411,7 @@ export class EvidenceTracker {
     }
     // How many benign reference pairs carried this kind of traffic: failed attempts say nothing.
     if (ok && p.portUsage > p.usageSurprise) p.usageSurprise = p.portUsage;
-    // Many destinations or connections on the web ports are the norm; on any other odd port they
-    // are rotation, and many connections within minutes are a dense channel (a RAT's session).
+    // Many destinations on the web ports are the norm; on any other odd port they are rotation.
     const web = f.dstPort === 80 || f.dstPort === 443;
     const odd = !web && (reg === false || (reg === undefined && f.dstPort >= 1024 && f.proto !== 'icmp'));
     if (odd) {
@@ -423,7 +424,13 @@ export class EvidenceTracker {
         p.groupPort = f.dstPort;
       }
       if (p.group.size > p.rotationGroup) p.rotationGroup = p.group.size;
-      // Records arrive in connection-end order: an earlier start adds its decayed weight.
+    }
+    // Density of sessions that carried data (a scan's failed probes are the scan's evidence), on
+    // every port but name resolution, where one lookup is one flow by design. Browsers open many
+    // connections to one web server, so the benign tail has a real scale (the reference's densest
+    // pair: 13.5); a remote-control session of 700 connections in 8 minutes sits far beyond it.
+    // Records arrive in connection-end order: an earlier start adds its decayed weight.
+    if (ok && !RESOLVER_PORTS.has(f.dstPort)) {
       const dt = f.ts - p.burstAt;
       if (p.burstCount === 0 || dt >= 0) {
         p.burstCount = p.burstCount * Math.exp(-Math.max(0, dt) / BURST_TAU_S) + 1;

@@ -104,19 +104,23 @@ describe('pair evidence', () => {
     expect(p!.raw.rotation).toBe(5);
     expect(pairOf(t, flow(60, '10.0.0.5', '93.184.216.34', 443)).raw.rotation).toBe(0);
   });
-  it('counts a dense burst of connections to an odd port, decayed over minutes, not on the web ports', () => {
+  it('counts a dense burst of sessions, decayed over minutes, not probes nor name lookups', () => {
     const t = new EvidenceTracker();
     let p: PairEvidence | undefined;
     // 700 connections in 8 minutes, records in connection-end order (starts slightly shuffled).
     for (let i = 0; i < 700; i++) p = pairOf(t, flow(1000 + i * 0.7 + (i % 3 === 0 ? 2 : 0), '10.0.0.5', '185.1.2.3', 6606, { service: '' }));
     expect(p!.raw.burst).toBeGreaterThan(300);
-    let web: PairEvidence | undefined;
-    for (let i = 0; i < 700; i++) web = pairOf(t, flow(1000 + i * 0.7, '10.0.0.5', '93.184.216.34', 443));
-    expect(web!.raw.burst).toBe(0);
     // The same 700 spread over a day: a few at a time.
     let slow: PairEvidence | undefined;
     for (let i = 0; i < 700; i++) slow = pairOf(t, flow(1000 + i * 120, '10.0.0.5', '185.1.2.9', 6606, { service: '' }));
     expect(slow!.raw.burst).toBeLessThan(4);
+    // A vertical scan's failed probes and a resolver's lookups are not sessions of a channel.
+    let scan: PairEvidence | undefined;
+    for (let i = 0; i < 700; i++) scan = pairOf(t, flow(1000 + i * 0.1, '10.0.0.5', '185.1.2.7', 1 + i, { service: '', connState: 'REJ', srcBytes: 0, dstBytes: 0 }));
+    expect(scan!.raw.burst).toBe(0);
+    let dns: PairEvidence | undefined;
+    for (let i = 0; i < 700; i++) dns = pairOf(t, flow(1000 + i * 0.5, '10.0.0.5', '8.8.8.8', 53, { proto: 'udp', service: 'dns' }));
+    expect(dns!.raw.burst).toBe(0);
   });
   it('uses DNS answers when the sensor writes them: no lookup before the connection', () => {
     const t = new EvidenceTracker();
@@ -256,10 +260,12 @@ describe('calibration', () => {
     const t = fitTail([0, 0, 1, 2, 3]);
     expect(tailP(t, 0)).toBe(1);
     expect(tailP(t, 3)).toBeCloseTo(2 / 6);
-    // Beyond the largest value: a Pareto tail (p ∝ max/x), bounded at 1000× below 1/(n+1).
+    // Beyond the largest value: a Pareto tail (p ∝ max/x), bounded at min(1000, n+1)× below 1/(n+1).
     expect(tailP(t, 6)).toBeCloseTo(1 / 12);
-    expect(tailP(t, 99)).toBeCloseTo(3 / 99 / 6);
-    expect(tailP(t, 1e9)).toBeCloseTo(1 / 6000);
+    expect(tailP(t, 99)).toBeCloseTo(1 / 36); // bound for n = 5: 1/(6·6)
+    const big = fitTail(Array.from({ length: 5000 }, (_, i) => i % 10));
+    expect(tailP(big, 90)).toBeCloseTo(9 / 90 / 5001);
+    expect(tailP(big, 1e9)).toBeCloseTo(1 / 1000 / 5001);
   });
   it('truncated Fisher ignores unremarkable scorers', () => {
     expect(combine([0.5, 0.9, 1], 0.05)).toBe(0);
