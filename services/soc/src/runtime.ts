@@ -24,8 +24,8 @@ import { ParsePool } from './parse-pool.ts';
 import { SHIPPED_MODEL } from './stages.ts';
 export { SHIPPED_MODEL };
 
-export const SERVICES = ['collector', 'detector', 'indexer', 'api', 'federation'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+import type { ServiceName } from './service-names.ts';
+export { SERVICES, type ServiceName } from './service-names.ts';
 
 export interface Running {
   urls: Partial<Record<'api' | 'collector' | 'ops', string>>;
