@@ -147,6 +147,24 @@ describe.skipIf(missing !== undefined)('console in headless Chromium', () => {
     expect(cases.body.cases[0].created_by).toBe('admin');
   });
 
+  it("hunts over the raw events and opens an alert's related events from the log", async () => {
+    await page.goto(`${soc.url}/#/hunt?${new URLSearchParams({ over: 'events', q: 'event.dataset:suricata.alert AND destination.ip:10.0.0.0/8 AND rule.id:2001219' })}`);
+    await page.waitForSelector('#hunt-coverage');
+    await expect.poll(() => page.locator('#event-table tr.event-row').count()).toBe(1);
+    expect(await page.textContent('#event-table')).toContain('ET SCAN Potential SSH Scan');
+    expect(await page.textContent('#hunt-coverage')).toMatch(/^1 of \d+ events scanned from /);
+    // A field of the alerts is not an event field: the error points at it.
+    await page.fill('#q', 'severity:high');
+    await page.press('#q', 'Enter');
+    await expect.poll(async () => (await page.textContent('#query-error')) ?? '').toContain('unknown field "severity"');
+    await page.goto(`${soc.url}/#/alerts?q=${encodeURIComponent('rule.id:2001219')}`);
+    await page.click('td.rule a');
+    await page.waitForSelector('#related-events #event-table tr.event-row');
+    expect(await page.textContent('#related-events')).toContain('1 of 1 events found in the log');
+    expect(await page.textContent('#related-events #event-table')).toContain('suricata.alert');
+    expect(pageErrors).toEqual([]);
+  });
+
   it('renders every page from the keyboard, in dark and light, without script errors', async () => {
     await page.goto(`${soc.url}/#/alerts`);
     await page.waitForSelector('tbody tr.alert-row');

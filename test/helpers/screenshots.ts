@@ -60,6 +60,7 @@ try {
   await shot('#/alerts', 'alerts', 'tbody tr.alert-row');
   await shot(`#/alert/${ids[0]}`, 'alert-detail', '#timeline');
   await shot(`#/hunt?q=${encodeURIComponent('source.ip:203.0.113.0/24 AND severity >= medium')}&interval=5m`, 'hunt', 'svg.chart');
+  await shot(`#/hunt?over=events&q=${encodeURIComponent('destination.port:22 AND source.ip:203.0.113.0/24')}&interval=5m`, 'hunt-events', '#event-table');
   await shot('#/dashboards', 'dashboards', 'svg.chart');
   const cases = await api(soc.url, soc.analystToken, '/v1/cases');
   await shot(`#/case/${cases.body.cases[0].id}`, 'case', '#case-alerts');

@@ -22,7 +22,9 @@ export interface SocProcess {
  * (metrics/health) server's.
  */
 export async function startSoc(opts: { dataDir: string; command?: string; port?: number; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<SocProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'services/soc/src/main.ts'), opts.command ?? 'start', '--data-dir', opts.dataDir, '--port', String(opts.port ?? 0), ...(opts.args ?? [])], {
+  // SOC_EXEC_ARGV: node flags for the child (profiling: `--cpu-prof --cpu-prof-dir=DIR`; stage threads take SOC_STAGE_EXEC_ARGV).
+  const nodeArgs = process.env.SOC_EXEC_ARGV?.split(' ').filter(Boolean) ?? [];
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'services/soc/src/main.ts'), opts.command ?? 'start', '--data-dir', opts.dataDir, '--port', String(opts.port ?? 0), ...(opts.args ?? [])], {
     cwd: ROOT,
     env: { ...process.env, SOC_LOG_LEVEL: process.env.SOC_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -50,6 +50,7 @@ export const ENV_MAP: Record<string, string> = {
   SOC_COLLECTOR_HOST: 'collector.host',
   SOC_COLLECTOR_PORT: 'collector.port',
   SOC_COLLECTOR_MAX_BODY_BYTES: 'collector.maxBodyBytes',
+  SOC_COLLECTOR_PARSE_THREADS: 'collector.parseThreads',
   SOC_SYSLOG_ENABLED: 'collector.syslog.enabled',
   SOC_SYSLOG_HOST: 'collector.syslog.host',
   SOC_SYSLOG_UDP_PORT: 'collector.syslog.udpPort',
@@ -107,6 +108,10 @@ export const OTHER_SOC_ENV: readonly string[] = [
   'SOC_HEALTHCHECK_TOKEN',
   'SOC_PSEUDONYM_KEY',
   'SOC_DEMO_RATE',
+  // Node flags of the stage threads of `soc start` (profiling: --cpu-prof), and of the soc
+  // processes the benchmarks start (test/helpers/soc-process.ts).
+  'SOC_STAGE_EXEC_ARGV',
+  'SOC_EXEC_ARGV',
   // Test-suite knobs (test/README.md), inherited by the soc processes the tests start.
   'SOC_FAULTS_LONG',
   'SOC_FAULTS_SEED',

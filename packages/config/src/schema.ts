@@ -142,6 +142,11 @@ export const CollectorConfig = z.strictObject({
   maxInFlightRequests: PositiveInt.default(16),
   /** Events accepted but not yet consumed by a stage of this process (consumer lag) before ingest gets 503. */
   maxBacklog: PositiveInt.default(250_000),
+  /**
+   * Worker threads that parse and validate ingested lines, beside the thread serving HTTP and
+   * appending to the bus; 0 parses on that thread.
+   */
+  parseThreads: z.coerce.number().int().min(0).max(64).default(1),
   rateLimit: RateLimitConfig.default(RateLimitConfig.parse({})),
   /** HTTPS for the collector; a verified client certificate (clientCert) acts as a sensor token. */
   tls: TlsConfig.optional(),

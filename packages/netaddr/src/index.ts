@@ -14,18 +14,37 @@ export interface Cidr {
   prefix: number;
 }
 
-const V4_OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const V6_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
-function parseV4(s: string): bigint | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!V4_OCTET.test(p)) return undefined;
-    v = (v << 8n) | BigInt(Number(p));
+/**
+ * A strict dotted quad as a 32-bit number: four decimal octets 0-255, no leading zeros, ASCII
+ * digits only. Scanned by character code (no split or regex): every event's addresses pass here.
+ */
+export function parseV4Number(s: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      // An empty octet, or a multi-digit one starting with 0 (octal in some parsers), is refused.
+      if (digits === 0 || octet > 255 || ++parts > 4) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && octet === 0) return undefined;
+      if (++digits > 3) return undefined;
+      octet = octet * 10 + (c - 0x30);
+    } else return undefined;
   }
-  return v;
+  return parts === 4 ? value : undefined;
+}
+
+function parseV4(s: string): bigint | undefined {
+  const v = parseV4Number(s);
+  return v === undefined ? undefined : BigInt(v);
 }
 
 function parseV6(input: string): bigint | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CidrSet, normalizeIp, parseCidr } from './index.ts';
+import { CidrSet, normalizeIp, parseCidr, parseV4Number } from './index.ts';
 
 describe('IP parsing and CIDR matching', () => {
   it('canonicalises IPv4 and IPv6 (RFC 5952) and refuses ambiguous forms', () => {
@@ -9,6 +9,25 @@ describe('IP parsing and CIDR matching', () => {
     expect(normalizeIp('fe80::1%eth0')).toBe('fe80::1');
     expect(normalizeIp('::')).toBe('::');
     for (const bad of ['010.0.0.1', '256.1.1.1', '1.2.3', '1:2:3:4:5:6:7:8:9', '1::2::3', 'host', '12:30']) expect(normalizeIp(bad)).toBeUndefined();
+  });
+
+  it('reads a dotted quad exactly as the strict octet grammar does (the fast scanner against the regex)', () => {
+    // The grammar the scanner replaces: four octets 0-255 without leading zeros, ASCII digits only.
+    const octet = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+    const reference = (s: string): number | undefined => {
+      const parts = s.split('.');
+      return parts.length === 4 && parts.every((p) => octet.test(p)) ? parts.reduce((v, p) => v * 256 + Number(p), 0) : undefined;
+    };
+    const pieces = ['0', '1', '9', '10', '99', '100', '199', '200', '249', '250', '255', '256', '300', '00', '01', '1000', '', 'a', ' 1', '\u0663', '-1', '1e2'];
+    let cases = 0;
+    for (const a of pieces) for (const b of pieces.slice(0, 12)) for (const c of [a, b, '7']) {
+      for (const s of [`${a}.${b}.${c}.${b}`, `${c}.${a}.${b}`, `${a}.${b}.${c}.${b}.1`, `${b}.${c}.${a}.${b}.`]) {
+        expect(parseV4Number(s), s).toBe(reference(s));
+        cases++;
+      }
+    }
+    expect(cases).toBeGreaterThan(3000);
+    expect(parseV4Number('255.255.255.255')).toBe(0xffffffff);
   });
 
   it('matches IPv4, IPv6 and IPv4-mapped addresses against ranges', () => {

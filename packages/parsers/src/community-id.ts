@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { parseIp, type IpAddr } from '@soc/netaddr';
+import { digest } from '@soc/schema';
 
 /**
  * Community ID flow hash, version 1 (corelight/community-id-spec): the same flow gets the same id
@@ -14,17 +14,15 @@ const WITH_PORTS = new Set([1, 6, 17, 58, 132]);
 const ICMP4_PAIRS: Record<number, number> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17 };
 const ICMP6_PAIRS: Record<number, number> = { 128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130, 139: 140, 140: 139, 144: 145, 145: 144 };
 
-function addrBytes(ip: IpAddr): Buffer {
-  if (ip.version === 4) {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32BE(Number(ip.value));
-    return b;
-  }
-  const b = Buffer.allocUnsafe(16);
-  b.writeBigUInt64BE(ip.value >> 64n);
-  b.writeBigUInt64BE(ip.value & 0xffff_ffff_ffff_ffffn, 8);
-  return b;
+/** Writes the address big-endian at `at` (4 or 16 bytes); returns the position after it. */
+function writeAddr(buf: Buffer, at: number, ip: IpAddr): number {
+  if (ip.version === 4) return buf.writeUInt32BE(Number(ip.value), at);
+  buf.writeBigUInt64BE(ip.value >> 64n, at);
+  return buf.writeBigUInt64BE(ip.value & 0xffff_ffff_ffff_ffffn, at + 8);
 }
+
+/** The hash input (seed, two IPv6 addresses, protocol, pad, ports) fits 40 bytes; one buffer is reused per call. */
+const scratch = Buffer.alloc(40);
 
 export interface FlowTuple {
   srcIp: string;
@@ -50,14 +48,16 @@ export function communityId(t: FlowTuple, seed = 0): string | undefined {
     if (pair === undefined) oneWay = true;
     else dp = pair;
   }
-  let a = addrBytes(s), b = addrBytes(d);
-  const cmp = Buffer.compare(a, b);
-  if (!oneWay && (cmp > 0 || (cmp === 0 && sp > dp))) {
-    [a, b] = [b, a];
+  // Same-family addresses compare as their big-endian bytes do: by value.
+  let [a, b] = [s, d];
+  if (!oneWay && (s.value > d.value || (s.value === d.value && sp > dp))) {
+    [a, b] = [d, s];
     [sp, dp] = [dp, sp];
   }
-  const head = Buffer.from([(seed >> 8) & 0xff, seed & 0xff]);
-  const parts = [head, a, b, Buffer.from([t.proto, 0])];
-  if (ports) parts.push(Buffer.from([(sp >> 8) & 0xff, sp & 0xff, (dp >> 8) & 0xff, dp & 0xff]));
-  return `1:${createHash('sha1').update(Buffer.concat(parts)).digest('base64')}`;
+  let at = scratch.writeUInt16BE(seed & 0xffff, 0);
+  at = writeAddr(scratch, writeAddr(scratch, at, a), b);
+  at = scratch.writeUInt8(t.proto, at);
+  at = scratch.writeUInt8(0, at);
+  if (ports) at = scratch.writeUInt16BE(dp & 0xffff, scratch.writeUInt16BE(sp & 0xffff, at));
+  return `1:${digest('sha1', scratch.subarray(0, at), 'base64')}`;
 }

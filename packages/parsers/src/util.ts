@@ -25,15 +25,25 @@ export const port = (v: unknown): number | undefined => {
 /** Removes undefined values (and objects left empty) so events carry only what the sensor said. */
 export function compact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(compact) as T;
-  if (!isRecord(value)) return value;
+  return isRecord(value) ? ((compactRecord(value) ?? {}) as T) : value;
+}
+
+/** The record without undefined values and empty objects; undefined when nothing is left. */
+function compactRecord(value: Rec): Rec | undefined {
   const out: Rec = {};
-  for (const [k, v] of Object.entries(value)) {
+  let empty = true;
+  // for…in, not Object.entries: no array per key on the hot path (mapped records are plain objects).
+  for (const k in value) {
+    const v = value[k];
     if (v === undefined) continue;
-    const c = compact(v);
-    if (isRecord(c) && Object.keys(c).length === 0) continue;
-    out[k] = c;
+    if (isRecord(v)) {
+      const c = compactRecord(v);
+      if (c === undefined) continue;
+      out[k] = c;
+    } else out[k] = Array.isArray(v) ? v.map(compact) : v;
+    empty = false;
   }
-  return out as T;
+  return empty ? undefined : out;
 }
 
 /** Distinct non-empty strings, in first-seen order; undefined when there are none. */

@@ -4,7 +4,8 @@ import { SEVERITY_ORDER, textWords } from './fields.ts';
 
 /**
  * Evaluates a query on one document in memory: the reference semantics the store translators
- * are tested against, and the filter of the console's live stream.
+ * are tested against, the filter of the console's live stream and of a hunt over raw events.
+ * A field holding an array (ECS `event.category`, `related.ip`) matches when any element does.
  */
 
 function at(doc: unknown, path: string): unknown {
@@ -16,6 +17,8 @@ function at(doc: unknown, path: string): unknown {
   // '@timestamp' has a dot-free name; split keeps it whole.
   return v;
 }
+
+const values = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
 
 function phraseIn(words: string[], want: string[], prefix: boolean): boolean {
   const n = want.length;
@@ -46,7 +49,7 @@ export function globMatches(glob: string, s: string): boolean {
   return new RegExp(`^${re}$`, 'u').test(s);
 }
 
-export function evaluate(node: Node, doc: unknown, nowMs: number): boolean {
+export function evaluate(node: Node<string, string>, doc: unknown, nowMs: number): boolean {
   switch (node.kind) {
     case 'all':
       return true;
@@ -57,22 +60,17 @@ export function evaluate(node: Node, doc: unknown, nowMs: number): boolean {
     case 'not':
       return !evaluate(node.child, doc, nowMs);
     case 'text':
-      return node.fields.some((f) => {
-        const v = at(doc, f);
-        return typeof v === 'string' && phraseIn(textWords(v), node.words, node.prefix);
-      });
-    case 'keyword': {
-      const v = at(doc, node.field);
-      if (typeof v !== 'string') return false;
-      return node.wildcard ? globMatches(node.value, v) : v === node.value;
-    }
+      return node.fields.some((f) => values(at(doc, f)).some((v) => typeof v === 'string' && phraseIn(textWords(v), node.words, node.prefix)));
+    case 'keyword':
+      return values(at(doc, node.field)).some((v) => typeof v === 'string' && (node.wildcard ? globMatches(node.value, v) : v === node.value));
     case 'ip': {
       const fields = node.field === 'ip' ? ['source.ip', 'destination.ip'] : [node.field];
-      return fields.some((f) => {
-        const v = at(doc, f);
-        const ip = typeof v === 'string' ? parseIp(v) : undefined;
-        return ip !== undefined && cidrContains(node.cidr, ip);
-      });
+      return fields.some((f) =>
+        values(at(doc, f)).some((v) => {
+          const ip = typeof v === 'string' ? parseIp(v) : undefined;
+          return ip !== undefined && cidrContains(node.cidr, ip);
+        }),
+      );
     }
     case 'range': {
       let v = at(doc, node.field);

@@ -39,6 +39,70 @@ export type TextField = { [K in Field]: (typeof FIELDS)[K] extends 'text' ? K : 
 
 export const TEXT_FIELDS = Object.keys(FIELDS).filter((f) => FIELDS[f as Field] === 'text') as TextField[];
 
+/**
+ * The ECS event fields a hunt over raw events knows (what the collector writes: `@soc/schema`
+ * EcsEvent). Keyword fields that hold arrays in ECS (`event.category`, `related.ip`) match when
+ * any element does.
+ */
+export const EVENT_FIELDS = {
+  message: 'text',
+  'rule.name': 'text',
+  'event.id': 'keyword',
+  'event.kind': 'keyword',
+  'event.category': 'keyword',
+  'event.type': 'keyword',
+  'event.dataset': 'keyword',
+  'event.module': 'keyword',
+  'event.action': 'keyword',
+  'event.outcome': 'keyword',
+  'observer.name': 'keyword',
+  'observer.type': 'keyword',
+  'host.name': 'keyword',
+  'user.name': 'keyword',
+  'rule.id': 'keyword',
+  'network.transport': 'keyword',
+  'network.protocol': 'keyword',
+  'network.direction': 'keyword',
+  'network.community_id': 'keyword',
+  'dns.question.name': 'keyword',
+  'dns.response_code': 'keyword',
+  'tls.client.server_name': 'keyword',
+  'tls.client.ja3': 'keyword',
+  'url.domain': 'keyword',
+  'url.original': 'keyword',
+  'http.request.method': 'keyword',
+  'user_agent.original': 'keyword',
+  'file.hash.sha256': 'keyword',
+  'related.hosts': 'keyword',
+  'source.ip': 'ip',
+  'destination.ip': 'ip',
+  ip: 'ip',
+  'source.port': 'number',
+  'destination.port': 'number',
+  'source.bytes': 'number',
+  'destination.bytes': 'number',
+  'event.severity': 'number',
+  'event.duration': 'number',
+  'http.response.status_code': 'number',
+  '@timestamp': 'date',
+} as const satisfies Record<string, FieldType>;
+
+export type EventField = keyof typeof EVENT_FIELDS;
+
+/** What the parser checks a query against: its fields with their types, and which are free text. */
+export interface FieldTable<F extends string> {
+  readonly fields: Readonly<Record<F, FieldType>>;
+  readonly text: readonly F[];
+}
+
+const tableOf = <F extends string>(fields: Record<F, FieldType>): FieldTable<F> => ({
+  fields,
+  text: (Object.keys(fields) as F[]).filter((f) => fields[f] === 'text'),
+});
+
+export const ALERT_TABLE: FieldTable<Field> = tableOf<Field>(FIELDS);
+export const EVENT_TABLE: FieldTable<EventField> = tableOf<EventField>(EVENT_FIELDS);
+
 export const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'] as const;
 
 export const isField = (name: string): name is Field => Object.hasOwn(FIELDS, name);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '@soc/errors';
-import { QueryError, parseQuery } from './parse.ts';
+import { QueryError, parseEventQuery, parseQuery } from './parse.ts';
 import { evaluate } from './evaluate.ts';
 import { TEXT_FIELDS } from './fields.ts';
 
@@ -125,5 +125,48 @@ describe('query evaluation', () => {
   ];
   it.each(cases)('%s -> %s', (q, want) => {
     expect(evaluate(parseQuery(q), doc, now)).toBe(want);
+  });
+});
+
+describe('hunt queries over raw ECS events', () => {
+  const now = Date.parse('2026-03-01T12:00:00Z');
+  // As the collector writes a Zeek dns record and a Suricata TLS record (shapes from @soc/parsers).
+  const dns = {
+    '@timestamp': '2026-03-01T11:50:00Z',
+    event: { id: 'ev-dns-1', kind: 'event', category: ['network'], type: ['protocol'], dataset: 'zeek.dns' },
+    source: { ip: '10.0.0.7', port: 53211 },
+    destination: { ip: '10.0.0.53', port: 53 },
+    network: { transport: 'udp', protocol: 'dns' },
+    dns: { question: { name: 'kq3vz8.example-dga.net' }, response_code: 'NXDOMAIN' },
+    related: { ip: ['10.0.0.7', '10.0.0.53'] },
+  };
+  const tls = {
+    '@timestamp': '2026-03-01T09:00:00Z',
+    event: { id: 'ev-tls-1', kind: 'event', category: ['network'], dataset: 'suricata.tls' },
+    source: { ip: '10.0.0.7', port: 50123 },
+    destination: { ip: '203.0.113.9', port: 4433, bytes: 1200 },
+    tls: { client: { server_name: 'cdn.example.org', ja3: 'e7d705a3286e19ea42f587b344ee6865' } },
+  };
+  const cases: [string, boolean, boolean][] = [
+    ['dns.question.name:*.example-dga.net', true, false],
+    ['dns.response_code:NXDOMAIN AND source.ip:10.0.0.0/8', true, false],
+    ['event.category:network', true, true],
+    ['event.dataset:suricata.* destination.port >= 1024', false, true],
+    ['tls.client.ja3:e7d705a3286e19ea42f587b344ee6865', false, true],
+    ['ip:203.0.113.0/24', false, true],
+    ['destination.bytes > 1000', false, true],
+    ['@timestamp > now-1h', true, false],
+    ['NOT event.dataset:zeek.dns', false, true],
+  ];
+  it.each(cases)('%s -> dns %s, tls %s', (q, wantDns, wantTls) => {
+    const tree = parseEventQuery(q);
+    expect([evaluate(tree, dns, now), evaluate(tree, tls, now)]).toEqual([wantDns, wantTls]);
+  });
+
+  it('keeps the alert fields and the event fields apart, naming the known ones', () => {
+    expect(() => parseEventQuery('severity:high')).toThrow(/unknown field "severity" \(known: message, rule.name, event.id/);
+    expect(() => parseQuery('dns.question.name:x')).toThrow(/unknown field "dns.question.name"/);
+    expect(() => parseEventQuery('destination.port:https')).toThrow(QueryError);
+    expect(parseEventQuery('beacon')).toEqual({ kind: 'text', fields: ['message', 'rule.name'], words: ['beacon'], prefix: false });
   });
 });

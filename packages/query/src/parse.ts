@@ -1,7 +1,7 @@
 import { ValidationError } from '@soc/errors';
 import { parseCidr } from '@soc/netaddr';
-import type { CmpOp, Node, TimeValue } from './ast.ts';
-import { FIELDS, SEVERITY_ORDER, TEXT_FIELDS, isField, textWords, type Field } from './fields.ts';
+import type { CmpOp, EventNode, Node, TimeValue } from './ast.ts';
+import { ALERT_TABLE, EVENT_TABLE, SEVERITY_ORDER, textWords, type FieldTable } from './fields.ts';
 
 /**
  * The query language (a KQL subset), parsed by one recursive-descent parser into a typed tree.
@@ -115,10 +115,17 @@ function parseNumber(text: string, pos: number, field: string): number {
   return Number(text);
 }
 
+// Inside, fields are the table's names as strings; the entry points narrow the tree to their table.
+type AnyNode = Node<string, string>;
+type AnyField = string;
+
 class Parser {
   private i = 0;
   private depth = 0;
-  constructor(private readonly toks: Tok[]) {}
+  constructor(
+    private readonly toks: Tok[],
+    private readonly table: FieldTable<string>,
+  ) {}
 
   private peek(): Tok {
     return this.toks[this.i]!;
@@ -127,7 +134,7 @@ class Parser {
     return this.toks[this.i++]!;
   }
 
-  parse(): Node {
+  parse(): AnyNode {
     if (this.peek().t === 'eof') return { kind: 'all' };
     const n = this.or(undefined);
     const t = this.peek();
@@ -139,7 +146,7 @@ class Parser {
     if (++this.depth > MAX_DEPTH) throw new QueryError(`nesting deeper than ${MAX_DEPTH}`, pos);
   }
 
-  private or(field: Field | undefined): Node {
+  private or(field: AnyField | undefined): AnyNode {
     const children = [this.and(field)];
     while (this.peek().t === 'or') {
       this.next();
@@ -148,7 +155,7 @@ class Parser {
     return children.length === 1 ? children[0]! : { kind: 'or', children };
   }
 
-  private and(field: Field | undefined): Node {
+  private and(field: AnyField | undefined): AnyNode {
     const children = [this.unary(field)];
     for (;;) {
       const t = this.peek();
@@ -165,7 +172,7 @@ class Parser {
     return flat.length === 1 ? flat[0]! : { kind: 'and', children: flat };
   }
 
-  private unary(field: Field | undefined): Node {
+  private unary(field: AnyField | undefined): AnyNode {
     const t = this.peek();
     if (t.t === 'not' || t.t === 'minus') {
       this.next();
@@ -177,7 +184,7 @@ class Parser {
     return this.primary(field);
   }
 
-  private primary(field: Field | undefined): Node {
+  private primary(field: AnyField | undefined): AnyNode {
     const t = this.next();
     switch (t.t) {
       case 'lparen': {
@@ -208,10 +215,10 @@ class Parser {
           if (v.t !== 'word' && v.t !== 'quoted') throw new QueryError(`expected a value after "${t.text} ${cmpText(op.op)}"`, v.pos);
           return this.compare(f, op.op, v.text, v.pos);
         }
-        return field === undefined ? freeText(t.text, false, t.pos) : this.value(field, t.text, false, t.pos);
+        return field === undefined ? freeText(t.text, false, t.pos, this.table.text) : this.value(field, t.text, false, t.pos);
       }
       case 'quoted':
-        return field === undefined ? freeText(t.text, true, t.pos) : this.value(field, t.text, true, t.pos);
+        return field === undefined ? freeText(t.text, true, t.pos, this.table.text) : this.value(field, t.text, true, t.pos);
       case 'cmp':
         throw new QueryError(`"${cmpText(t.op)}" needs a field before it, as in score >= 0.8`, t.pos);
       case 'eof':
@@ -223,16 +230,16 @@ class Parser {
     }
   }
 
-  private field(name: string, pos: number): Field {
-    if (!isField(name)) throw new QueryError(`unknown field "${name}" (known: ${Object.keys(FIELDS).join(', ')})`, pos);
+  private field(name: string, pos: number): AnyField {
+    if (!Object.hasOwn(this.table.fields, name)) throw new QueryError(`unknown field "${name}" (known: ${Object.keys(this.table.fields).join(', ')})`, pos);
     return name;
   }
 
   /** `field:value`: equality, glob, phrase or CIDR according to the field's type. */
-  private value(f: Field, text: string, quoted: boolean, pos: number): Node {
-    switch (FIELDS[f]) {
+  private value(f: AnyField, text: string, quoted: boolean, pos: number): AnyNode {
+    switch (this.table.fields[f]!) {
       case 'text':
-        return freeText(text, quoted, pos, [f as (typeof TEXT_FIELDS)[number]]);
+        return freeText(text, quoted, pos, [f]);
       case 'keyword': {
         if (text === '') throw new QueryError(`empty value for ${f}`, pos);
         const wildcard = !quoted && /[*?]/.test(text);
@@ -252,8 +259,8 @@ class Parser {
     }
   }
 
-  private compare(f: Field, op: Exclude<CmpOp, 'eq'>, text: string, pos: number): Node {
-    switch (FIELDS[f]) {
+  private compare(f: AnyField, op: Exclude<CmpOp, 'eq'>, text: string, pos: number): AnyNode {
+    switch (this.table.fields[f]!) {
       case 'number':
         return { kind: 'range', field: f, op, value: parseNumber(text, pos, f) };
       case 'severity':
@@ -261,7 +268,7 @@ class Parser {
       case 'date':
         return { kind: 'time', field: f, op, at: parseTime(text, pos) };
       default:
-        throw new QueryError(`${f} is a ${FIELDS[f]} field: compare with ":" (ranges are for numbers, times and severity)`, pos);
+        throw new QueryError(`${f} is a ${this.table.fields[f]} field: compare with ":" (ranges are for numbers, times and severity)`, pos);
     }
   }
 }
@@ -279,7 +286,8 @@ function severityRank(text: string, pos: number): number {
  * words (`foo-bar`, as in the indexed text); a trailing `*` makes its last word a prefix. A lone
  * `*` matches everything; anything else without a letter or digit is refused, never ignored.
  */
-function freeText(text: string, quoted: boolean, pos: number, fields = TEXT_FIELDS): Node {
+function freeText(text: string, quoted: boolean, pos: number, textFields: readonly string[]): AnyNode {
+  const fields = [...textFields];
   if (!quoted && /^\*+$/.test(text)) return { kind: 'all' };
   const words = textWords(text);
   if (words.length === 0) throw new QueryError(`${quoted ? 'phrase' : 'term'} "${text}" has no letter or digit to search for`, pos);
@@ -288,13 +296,22 @@ function freeText(text: string, quoted: boolean, pos: number, fields = TEXT_FIEL
   if (/[*?]/.test(inner)) throw new QueryError(`a wildcard in free text may only end a word ("${text}")`, pos);
   if (!text.endsWith('*')) return { kind: 'text', fields, words, prefix: false };
   // The prefix applies to the last word; the words before it stay required terms.
-  const leaves: Node[] = words.slice(0, -1).map((w) => ({ kind: 'text', fields, words: [w], prefix: false }));
+  const leaves: AnyNode[] = words.slice(0, -1).map((w) => ({ kind: 'text', fields, words: [w], prefix: false }));
   leaves.push({ kind: 'text', fields, words: [words[words.length - 1]!], prefix: true });
   return leaves.length === 1 ? leaves[0]! : { kind: 'and', children: leaves };
 }
 
-/** Parses a query; throws QueryError with the position of the first problem. */
-export function parseQuery(src: string): Node {
+function parseWith(src: string, table: FieldTable<string>): AnyNode {
   if (src.length > MAX_LENGTH) throw new QueryError(`longer than ${MAX_LENGTH} characters`, MAX_LENGTH);
-  return new Parser(tokenize(src)).parse();
+  return new Parser(tokenize(src), table).parse();
+}
+
+/** Parses a query over alerts; throws QueryError with the position of the first problem. */
+export function parseQuery(src: string): Node {
+  return parseWith(src, ALERT_TABLE) as unknown as Node;
+}
+
+/** Parses a hunt over raw ECS events (`EVENT_FIELDS`); the same language and errors. */
+export function parseEventQuery(src: string): EventNode {
+  return parseWith(src, EVENT_TABLE) as unknown as EventNode;
 }

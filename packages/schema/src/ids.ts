@@ -1,13 +1,22 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/**
+ * One-shot digest: `crypto.hash` (Node ≥ 20.12) skips the Hash object, which matters at two
+ * digests per ingested event; older Node 20 releases take the Hash object path.
+ */
+export const digest: (algorithm: 'sha1' | 'sha256', data: string | Buffer, encoding: 'hex' | 'base64') => string =
+  typeof crypto.hash === 'function'
+    ? (algorithm, data, encoding) => crypto.hash(algorithm, data, encoding)
+    : (algorithm, data, encoding) => crypto.createHash(algorithm).update(data).digest(encoding);
 
 /** 128-bit hex digest of the parts, joined unambiguously. */
 export function stableId(...parts: (string | number | undefined | null)[]): string {
-  const h = createHash('sha256');
+  let text = '';
   for (const p of parts) {
     const s = p === undefined || p === null ? '\u0000' : String(p);
-    h.update(`${s.length}:${s}|`);
+    text += `${s.length}:${s}|`;
   }
-  return h.digest('hex').slice(0, 32);
+  return digest('sha256', text, 'hex').slice(0, 32);
 }
 
 /** An event's id: its dataset and the exact original record. */

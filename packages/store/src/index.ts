@@ -9,3 +9,4 @@ export { ALERT_MAPPINGS } from './es-layout.ts';
 export { toEsDoc } from './elasticsearch.ts';
 export { esMappingViolations } from './es-mapping-check.ts';
 export { buildAlerts, FIXTURE_START_MS } from './fixtures.ts';
+export { INTERVAL_MS } from './query.ts';

@@ -7,6 +7,7 @@ import { QueryError } from '@soc/query';
 import { DeadLetter, TOPICS, type Alert } from '@soc/schema';
 import { AggregationRequest, AlertQuery, AuditQuery, ConflictError, TriageChange, isReopen, type AlertStore, type TriageGuard } from '@soc/store';
 import type { Metrics } from '@soc/telemetry';
+import { EventHuntQuery, huntEvents } from './hunt.ts';
 
 
 const AGG_KEYS = new Set(Object.keys(AggregationRequest.shape));
@@ -63,7 +64,7 @@ export interface ApiOptions {
   models?: () => Promise<unknown[]>;
 }
 
-/** The analysts' API: search, read, triage and aggregate alerts; inspect dead letters. */
+/** The analysts' API: search, read, triage and aggregate alerts; hunt over raw events; inspect dead letters. */
 export function apiRoutes(o: ApiOptions): Route[] {
   const timed = <T>(op: string, fn: () => Promise<T>) => o.metrics.time(o.metrics.storeLatency, op, fn);
   return [
@@ -81,6 +82,16 @@ export function apiRoutes(o: ApiOptions): Route[] {
         answering(res, async () => {
           const q = parseQuery(AlertQuery, query);
           sendJson(res, 200, await timed('search', () => o.store.search(q)));
+        }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/hunt/events',
+      roles: ['analyst'],
+      handler: async ({ res, query }) =>
+        answering(res, async () => {
+          const q = parseQuery(EventHuntQuery, query);
+          sendJson(res, 200, await timed('hunt_events', () => huntEvents(o.bus, q)));
         }),
     },
     {

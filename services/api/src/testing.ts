@@ -41,13 +41,13 @@ export interface TestApi {
 }
 
 /** A real embedded store and bus in a temporary directory, and the routes on 127.0.0.1:0. */
-export async function startTestApi(name: string, credentials: Credential[], routes: (o: { store: AlertStore; producer: Producer }) => Route[]): Promise<TestApi> {
+export async function startTestApi(name: string, credentials: Credential[], routes: (o: { store: AlertStore; producer: Producer; bus: EmbeddedBus }) => Route[]): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), `${name}-`));
   const logger = createLogger(`${name}-test`, { level: 'silent' });
   const store = openEmbeddedStore({ path: join(dir, 'alerts.db'), logger });
   const bus = openEmbeddedBus({ path: join(dir, 'bus.db'), logger });
   const producer = await bus.producer();
-  const server = await listen(createHttpHandler({ service: 'api', routes: routes({ store, producer }), verifier: new TokenVerifier(credentials), logger, metrics: new Metrics({ defaults: false }) }), '127.0.0.1', 0);
+  const server = await listen(createHttpHandler({ service: 'api', routes: routes({ store, producer, bus }), verifier: new TokenVerifier(credentials), logger, metrics: new Metrics({ defaults: false }) }), '127.0.0.1', 0);
   return {
     dir, store, bus, producer, url: server.url,
     async close() {

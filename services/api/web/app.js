@@ -301,6 +301,7 @@ async function alertPage(id) {
   const features = a.explanation.features ?? [];
   const values = Object.entries(a.explanation.values ?? {});
   const related = h('div', { id: 'related' }, h('p', { class: 'muted' }, 'Looking for related alerts…'));
+  const relatedEvents = h('div', { id: 'related-events' }, h('p', { class: 'muted' }, a.related_events.length ? 'Looking for the events in the log…' : 'None recorded.'));
   clear(main).append(
     h('p', {}, h('a', { href: '#/alerts' }, '← Alerts')),
     h('h1', { id: 'alert-title' }, severityBadge(a.severity), ' ', a.rule.name || a.rule.id),
@@ -375,9 +376,24 @@ async function alertPage(id) {
     a.links?.length
       ? h('section', { class: 'card', id: 'partner-links' }, h('h2', {}, 'Linked alerts'), h('ul', {}, a.links.map((l) => h('li', {}, `${l.type}: `, h('a', { href: `#/alert/${encodeURIComponent(l.alert_id)}` }, l.alert_id), l.origin ? ` (from ${l.origin})` : ''))))
       : null,
-    h('section', { class: 'card' }, h('h2', {}, 'Related events'), a.related_events.length ? h('ul', { class: 'mono' }, a.related_events.slice(0, 50).map((e) => h('li', {}, e))) : h('p', { class: 'muted' }, 'None recorded.'), related),
+    h('section', { class: 'card' }, h('h2', {}, 'Related events'), relatedEvents, related),
     h('section', { class: 'card' }, h('h2', {}, 'Timeline'), timeline(audit.entries)),
   );
+  if (a.related_events.length) {
+    const ids = a.related_events.slice(0, 100);
+    try {
+      const r = await get('/v1/hunt/events', { ids: ids.join(','), limit: 100 });
+      const found = new Set(r.events.map((e) => e.event?.id));
+      const gone = ids.filter((id) => !found.has(id));
+      clear(relatedEvents).append(
+        h('p', { class: 'muted' }, `${found.size} of ${a.related_events.length} events found in the log${r.partial ? ` (the newest ${r.scanned} events were searched)` : ''}.`),
+        r.events.length ? eventTable(r.events) : null,
+        gone.length ? h('details', {}, h('summary', {}, `${gone.length} not in the log any more (retention) or not yet scanned`), h('ul', { class: 'mono' }, gone.map((e) => h('li', {}, e)))) : null,
+      );
+    } catch {
+      clear(relatedEvents).append(h('ul', { class: 'mono' }, ids.map((e) => h('li', {}, e))));
+    }
+  }
   const ips = [a.source?.ip, a.destination?.ip].filter(Boolean);
   if (ips.length) {
     const q = `(${ips.map((ip) => `ip:${ip}`).join(' OR ')}) AND NOT id:"${a.id}"`;
@@ -390,17 +406,70 @@ async function alertPage(id) {
   } else clear(related);
 }
 
+// ------------------------------------------------------------------ raw events
+
+/** What an event is about, in one line: the sensor's message, a signature, a DNS question, a TLS name, a URL. */
+function eventSummary(e) {
+  return e.message ?? e.rule?.name ?? (e.dns?.question?.name && `${e.dns.question.name}${e.dns.response_code ? ` → ${e.dns.response_code}` : ''}`) ?? e.tls?.client?.server_name ?? e.url?.original ?? e.url?.domain ?? e.event?.action ?? '';
+}
+
+function eventTable(events) {
+  return h(
+    'table',
+    { class: 'events', id: 'event-table' },
+    h('thead', {}, h('tr', {}, ['Time', 'Dataset', 'Source', 'Destination', 'Transport', 'Summary'].map((c) => h('th', { scope: 'col' }, c)))),
+    h(
+      'tbody',
+      {},
+      events.map((e) =>
+        h(
+          'tr',
+          { class: 'event-row', dataset: { id: e.event?.id ?? '' } },
+          h('td', {}, fmtTime(e['@timestamp'])),
+          h('td', {}, e.event?.dataset ?? ''),
+          h('td', {}, endpoint(e.source)),
+          h('td', {}, endpoint(e.destination)),
+          h('td', {}, [e.network?.transport, e.network?.protocol].filter(Boolean).join('/')),
+          // The whole ECS document on demand, as text.
+          h('td', {}, h('details', {}, h('summary', {}, eventSummary(e) || e.event?.id || 'event'), h('pre', { class: 'mono' }, JSON.stringify(e, null, 2)))),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Says which part of the log a hunt covered, so that no hit is not read as "never happened". */
+function coverage(r) {
+  const span = r.oldest ? ` from ${fmtTime(r.oldest)} to ${fmtTime(r.newest)}` : '';
+  return `${r.matched} of ${r.scanned} events scanned${span}${r.partial ? ' (the newest only: older events were not scanned)' : ''}.`;
+}
+
 // ------------------------------------------------------------------ hunt
 
 async function huntPage(params) {
   const q = params.get('q') ?? '';
   const interval = params.get('interval') ?? '1h';
-  const bar = queryBar(q, (text) => (location.hash = `#/hunt?${new URLSearchParams({ q: text, interval })}`));
+  const over = params.get('over') === 'events' ? 'events' : 'alerts';
+  const go = (o) => (location.hash = `#/hunt?${new URLSearchParams({ q, interval, over, ...o })}`);
+  const bar = queryBar(q, (text) => go({ q: text }), over === 'events' ? 'dns.question.name:*.example AND source.ip:10.0.0.0/8' : undefined);
   const chart = h('div', {});
   const results = h('div', {});
   const more = h('button', { type: 'button', hidden: true }, 'Load more');
-  const sel = h('select', { 'aria-label': 'Histogram interval', onchange: (e) => (location.hash = `#/hunt?${new URLSearchParams({ q, interval: e.target.value })}`) }, ['1m', '5m', '1h', '1d'].map((i) => h('option', { value: i, selected: i === interval }, i)));
-  clear(main).append(h('h1', {}, 'Hunt'), h('p', { class: 'muted' }, 'The query runs over alerts (this store keeps no raw events).'), bar.node, h('label', {}, 'Interval ', sel), chart, results, more);
+  const sel = h('select', { 'aria-label': 'Histogram interval', onchange: (e) => go({ interval: e.target.value }) }, ['1m', '5m', '1h', '1d'].map((i) => h('option', { value: i, selected: i === interval }, i)));
+  const overSel = h('select', { id: 'hunt-over', 'aria-label': 'Hunt over', onchange: (e) => go({ over: e.target.value }) }, [['alerts', 'Alerts'], ['events', 'Raw events']].map(([v, l]) => h('option', { value: v, selected: v === over }, l)));
+  const note = over === 'events' ? 'The query runs over the newest raw events on the bus (ECS fields: see Syntax).' : 'The query runs over alerts.';
+  clear(main).append(h('h1', {}, 'Hunt'), h('p', { class: 'muted' }, note), bar.node, h('div', { class: 'row' }, h('label', {}, 'Over ', overSel), h('label', {}, 'Interval ', sel)), chart, results, more);
+  if (over === 'events') {
+    try {
+      const r = await get('/v1/hunt/events', { q, interval, limit: 200 });
+      chart.append(histogram(`${r.matched} events over time (${interval})`, r.over_time));
+      results.append(h('p', { class: 'muted', id: 'hunt-coverage' }, coverage(r)), eventTable(r.events));
+    } catch (err) {
+      bar.showError(err);
+      if (!(err instanceof ApiError && err.status === 400)) fail(err);
+    }
+    return;
+  }
   try {
     const [aggs, page] = await Promise.all([get('/v1/alerts/aggregations', { q, interval, size: 10 }), get('/v1/alerts', { q, limit: 100 })]);
     chart.append(histogram(`${aggs.total} alerts over time (${interval})`, aggs.over_time));
@@ -578,7 +647,8 @@ function helpPage() {
   clear(main).append(
     h('h1', {}, 'Query language'),
     h('table', {}, h('tbody', {}, rows.map(([q, d]) => h('tr', {}, h('td', {}, h('code', {}, q)), h('td', {}, d))))),
-    h('p', {}, 'Fields: message, rule.name, explanation.summary (text); id, detector, rule.id, rule.category, status, tlp, assignee, origin.soc, host.name, network.transport, network.protocol (keywords); severity; source.ip, destination.ip, ip; score, count, source.port, destination.port; @timestamp, first_seen, last_seen.'));
+    h('p', {}, 'Fields: message, rule.name, explanation.summary (text); id, detector, rule.id, rule.category, status, tlp, assignee, origin.soc, host.name, network.transport, network.protocol (keywords); severity; source.ip, destination.ip, ip; score, count, source.port, destination.port; @timestamp, first_seen, last_seen.'),
+    h('p', {}, 'Hunting over raw events (Hunt, over: Raw events) uses ECS event fields: message, rule.name (text); event.id, event.kind, event.category, event.type, event.dataset, event.module, event.action, event.outcome, observer.name, observer.type, host.name, user.name, rule.id, network.transport, network.protocol, network.direction, network.community_id, dns.question.name, dns.response_code, tls.client.server_name, tls.client.ja3, url.domain, url.original, http.request.method, user_agent.original, file.hash.sha256, related.hosts (keywords); source.ip, destination.ip, ip; source.port, destination.port, source.bytes, destination.bytes, event.severity, event.duration, http.response.status_code; @timestamp.'));
 }
 
 // ------------------------------------------------------------------ router and keys

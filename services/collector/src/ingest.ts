@@ -43,37 +43,69 @@ const MAX_REPORTED_ERRORS = 100;
 /** Events are keyed by destination address: the detector's per-host windows need them in order. */
 export const eventKey = (e: EcsEvent): string | null => e.destination?.ip ?? e.source?.ip ?? e.host?.name ?? null;
 
+/** A call's lines parsed and validated: bus records ready to append, and what was rejected. */
+export interface ParsedLines {
+  events: ProducerRecord[];
+  dead: ProducerRecord[];
+  /** The first rejections, for the sender. */
+  errors: IngestResult['errors'];
+  /** Rejections by reason prefix, for the metrics. */
+  reasons: [string, number][];
+}
 
-/** Parses and validates each line, then writes events and dead letters to the bus. */
+/**
+ * Parses and validates each line (a pure function: no I/O, so a worker thread can run it): an
+ * event becomes its bus record (keyed, serialised once), a rejection its dead letter.
+ */
+export function parseLines(lines: RawLine[], ctx: IngestContext, internal?: CidrSet): ParsedLines {
+  const events: ProducerRecord[] = [];
+  const dead: ProducerRecord[] = [];
+  const errors: IngestResult['errors'] = [];
+  const reasons = new Map<string, number>();
+  const receivedAt = new Date();
+  lines.forEach((l, i) => {
+    const lineNo = l.line ?? i + 1;
+    const outcome = l.rejectReason
+      ? ({ ok: false, reason: l.rejectReason } as const)
+      : parseLine(l.raw, { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt, internal });
+    if (outcome.ok) {
+      events.push({ key: eventKey(outcome.event), value: JSON.stringify(outcome.event) });
+      return;
+    }
+    dead.push(deadLetterRecord(makeDeadLetter('collector', ctx.source, outcome.reason, l.raw, lineNo)));
+    if (errors.length < MAX_REPORTED_ERRORS) errors.push({ line: lineNo, reason: outcome.reason });
+    const kind = outcome.reason.split(':')[0]!.slice(0, 48);
+    reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
+  });
+  return { events, dead, errors, reasons: [...reasons] };
+}
+
+/**
+ * Where a call's lines are parsed: in this thread (`parseLines`) or in a pool of worker threads
+ * that run the same function, so that parsing uses another core than the HTTP server and the
+ * bus appends. It rejects with a retriable error when it cannot parse (a worker died): the call
+ * is then not acknowledged and the sender sends it again.
+ */
+export type LineParser = (lines: RawLine[], ctx: IngestContext) => Promise<ParsedLines>;
+
+/** Parses and validates each line, then writes events and dead letters to the bus; acknowledges only once both are durable. */
 export class BusIngest implements Ingest {
+  private readonly parse: LineParser;
+
   constructor(
     private readonly producer: Producer,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     /** This SOC's internal networks, for `network.direction`; none configured: none derived. */
-    private readonly internal?: CidrSet,
-  ) {}
+    internal?: CidrSet,
+    /** A parser pool; by default lines are parsed in this thread. */
+    parser?: LineParser,
+  ) {
+    this.parse = parser ?? (async (lines, ctx) => parseLines(lines, ctx, internal));
+  }
 
   async submit(lines: RawLine[], ctx: IngestContext): Promise<IngestResult> {
-    const events: ProducerRecord[] = [];
-    const dead: ProducerRecord[] = [];
-    const errors: IngestResult['errors'] = [];
-    const reasons = new Map<string, number>();
-    const receivedAt = new Date();
-    lines.forEach((l, i) => {
-      const lineNo = l.line ?? i + 1;
-      const outcome = l.rejectReason
-        ? ({ ok: false, reason: l.rejectReason } as const)
-        : parseLine(l.raw, { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt, internal: this.internal });
-      if (outcome.ok) {
-        events.push({ key: eventKey(outcome.event), value: JSON.stringify(outcome.event) });
-        return;
-      }
-      dead.push(deadLetterRecord(makeDeadLetter('collector', ctx.source, outcome.reason, l.raw, lineNo)));
-      if (errors.length < MAX_REPORTED_ERRORS) errors.push({ line: lineNo, reason: outcome.reason });
-      const kind = outcome.reason.split(':')[0]!.slice(0, 48);
-      reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
-    });
+    const { events, dead, errors, reasons } = await this.parse(lines, ctx);
     try {
       await Promise.all([
         events.length ? this.producer.send(TOPICS.events, events) : undefined,

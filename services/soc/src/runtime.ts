@@ -19,13 +19,14 @@ import { startFederationParts } from './federation.ts';
 import { startStage, startStageThread, type Stoppable } from './stages.ts';
 import { OUTBOUND_GROUP } from '@soc/svc-federation';
 import { lockDataDir } from './data-dir-lock.ts';
+import { ParsePool } from './parse-pool.ts';
 
 import { SHIPPED_MODEL } from './stages.ts';
 import { describeReference } from '@soc/models/evidence';
 export { SHIPPED_MODEL };
 
-export const SERVICES = ['collector', 'detector', 'indexer', 'api', 'federation'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+import type { ServiceName } from './service-names.ts';
+export { SERVICES, type ServiceName } from './service-names.ts';
 
 export interface Running {
   urls: Partial<Record<'api' | 'collector' | 'ops', string>>;
@@ -157,8 +158,11 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       const producer = await bus.producer();
       stack.push({ name: 'collector-producer', stop: () => producer.close() });
       const c = cfg.collector;
-      const ingest = new BusIngest(producer, metrics, logger.child({ component: 'collector' }), cfg.detector.internalCidrs.length ? new CidrSet(cfg.detector.internalCidrs) : undefined);
       const log = logger.child({ component: 'collector' });
+      // Parsing in its own threads; stopped after the HTTP servers and sources (pushed before them).
+      const pool = c.parseThreads > 0 ? await ParsePool.start(c.parseThreads, cfg.detector.internalCidrs, log) : undefined;
+      if (pool) stack.push({ name: 'parser-threads', stop: () => pool.close() });
+      const ingest = new BusIngest(producer, metrics, log, cfg.detector.internalCidrs.length ? new CidrSet(cfg.detector.internalCidrs) : undefined, pool?.parse);
       if (c.syslog.enabled) {
         const y = c.syslog;
         const s = await startSyslogServer({

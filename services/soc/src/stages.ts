@@ -1,7 +1,4 @@
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
 import type { Bus } from '@soc/bus';
 import type { SocConfig } from '@soc/config';
 import { SocError } from '@soc/errors';
@@ -11,6 +8,7 @@ import type { AlertStore } from '@soc/store';
 import type { Logger, Metrics } from '@soc/telemetry';
 import { anomalyAnalyzer, signatureAnalyzer, startDetector, switchingAnalyzer, type Analyzer } from '@soc/svc-detector';
 import { startIndexer } from '@soc/svc-indexer';
+import { moduleWorker } from './worker.ts';
 
 /** The model trained by `pnpm model:train` and committed with its card (models/README.md). */
 export const SHIPPED_MODEL = fileURLToPath(new URL('../../../models/kdd-autoencoder-v1.onnx', import.meta.url));
@@ -58,17 +56,6 @@ export async function startStage(stage: StageName, cfg: SocConfig, deps: { bus: 
 type FromStage = { ready: true } | { error: string } | { metrics: Parameters<Metrics['absorb']>[1] } | { stopped: true };
 
 /**
- * A worker thread does not inherit this process's module hooks (tsx, for TypeScript sources), so
- * its entry registers them first; built JavaScript would need no loader and loads the same way.
- */
-function stageWorker(data: unknown): Worker {
-  const entry = new URL('./stage-worker.ts', import.meta.url).href;
-  const tsx = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: data, execArgv: process.env.SOC_STAGE_EXEC_ARGV?.split(' ').filter(Boolean) ?? [] });
-}
-
-/**
  * Runs a consuming stage in its own worker thread, so that its CPU (decoding, features, ONNX,
  * SQLite upserts) and its fsyncs use the second core instead of stalling HTTP ingest. The
  * thread opens its own bus and store connections (SQLite WAL allows several), so records still
@@ -76,7 +63,7 @@ function stageWorker(data: unknown): Worker {
  * Resolves once the stage consumes; rejects with the stage's start-up error (a bad model).
  */
 export async function startStageThread(stage: StageName, cfg: SocConfig, metrics: Metrics, logger: Logger): Promise<Stoppable> {
-  const worker = stageWorker({ stage, cfg });
+  const worker = moduleWorker(new URL('./stage-worker.ts', import.meta.url), { stage, cfg });
   let stopped: (() => void) | undefined;
   const exited = new Promise<number>((res) => worker.once('exit', res));
   await new Promise<void>((resolve, reject) => {

@@ -193,7 +193,7 @@ export function mapZeek(record: ZeekRecord): DraftOutcome {
   const spec = SPECS[record.path] ?? GENERIC;
   const rest: Rec = {};
   const renamed = RENAMED[record.path] ?? {};
-  for (const [k, v] of Object.entries(f)) if (!PROMOTED.has(k)) rest[renamed[k] ?? k] = v;
+  for (const k in f) if (!PROMOTED.has(k)) rest[renamed[k] ?? k] = f[k];
   const srcIp = str(f['id.orig_h']);
   const dstIp = str(f['id.resp_h']);
   const transport = spec.transport ?? str(f.proto);

@@ -64,7 +64,8 @@ export function inferZeekPath(fields: Record<string, unknown>): string | undefin
 
 /** Flattens nested objects to dotted names, as Zeek's default JSON writer does itself. */
 function flatten(obj: Rec, prefix: string, out: Rec): void {
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k in obj) {
+    const v = obj[k];
     const key = prefix ? `${prefix}.${k}` : k;
     if (isRecord(v)) flatten(v, key, out);
     else out[key] = v;
@@ -89,7 +90,8 @@ export function zeekRecordFromJson(obj: Rec, hintPath?: string): RecordOutcome {
   const path = declared ?? hintPath ?? inferZeekPath(flat) ?? 'unknown';
   if (!ZEEK_PATH_RE.test(path)) return { ok: false, reason: `zeek: invalid log path ${JSON.stringify(path.slice(0, 64))}` };
   const fields: Record<string, ZeekValue> = {};
-  for (const [k, v] of Object.entries(flat)) {
+  for (const k in flat) {
+    const v = flat[k];
     if (WRITER_FIELDS.has(k)) continue;
     const value = jsonValue(k, v);
     if (value !== undefined) fields[k] = value;

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SocError } from '@soc/errors';
+import { CidrSet } from '@soc/netaddr';
+import { createLogger } from '@soc/telemetry';
+import { parseLines, type IngestContext, type ParsedLines, type RawLine } from '@soc/svc-collector';
+import { ParsePool } from './parse-pool.ts';
+
+const logger = createLogger('t', { level: 'silent' });
+const internal = ['10.0.0.0/8'];
+const ctx: IngestContext = { source: 'http:edge1', format: 'auto', observer: { ip: '127.0.0.1' } };
+
+const conn = (i: number) => JSON.stringify({ ts: 1793534400 + i / 1000, uid: `C${i}`, 'id.orig_h': '10.1.2.3', 'id.orig_p': 40000 + (i % 20000), 'id.resp_h': '198.51.100.7', 'id.resp_p': 443, proto: 'tcp', conn_state: 'SF', orig_bytes: 100, resp_bytes: 2000 });
+const lines = (n: number): RawLine[] => Array.from({ length: n }, (_, i) => ({ raw: conn(i), line: i + 1 }));
+
+/** What must not depend on the thread: each event and each rejection, without the time it was read. */
+function comparable(p: ParsedLines) {
+  const events = p.events.map((r) => {
+    const e = JSON.parse(r.value) as { event: Record<string, unknown> };
+    delete e.event.ingested;
+    return { key: r.key, e };
+  });
+  const dead = p.dead.map((r) => {
+    const d = JSON.parse(r.value) as Record<string, unknown>;
+    return { key: r.key, reason: d.reason, raw: d.raw, line: d.line, stage: d.stage, source: d.source };
+  });
+  return { events, dead, errors: p.errors, reasons: p.reasons };
+}
+
+describe('parser threads (collector.parseThreads)', () => {
+  let pool: ParsePool;
+  beforeAll(async () => {
+    pool = await ParsePool.start(2, internal, logger);
+  });
+  afterAll(async () => {
+    await pool?.close();
+  });
+
+  it('give exactly what parsing in this thread gives, the site networks included', async () => {
+    const batch: RawLine[] = [
+      ...lines(50),
+      { raw: '{"timestamp":"2026-11-01T12:00:00.000000+0000","event_type":"alert","src_ip":"203.0.113.9","src_port":4444,"dest_ip":"10.1.2.3","dest_port":80,"proto":"TCP","alert":{"signature_id":2010001,"signature":"ET bench","category":"x","severity":1}}', line: 51 },
+      { raw: 'not json, not syslog', line: 52 },
+      { raw: '{"ts":"yesterday","uid":"C1","id.orig_h":"10.0.0.1"}', line: 53 },
+      { raw: '<34>1 2026-11-01T12:00:00Z host app - - - a syslog message', line: 54 },
+      { raw: 'x', line: 55, rejectReason: 'line exceeds 16 bytes' },
+    ];
+    const here = parseLines(batch, ctx, new CidrSet(internal));
+    const there = await pool.parse(batch, ctx);
+    expect(comparable(there)).toEqual(comparable(here));
+    expect(there.events.length).toBe(52);
+    expect(there.dead.length).toBe(3);
+    // The internal networks reached the thread: direction is derived from them.
+    expect(JSON.parse(there.events[0]!.value).network.direction).toBe('outbound');
+  });
+
+  it('fail the batches of a thread that dies with a retriable error, and replace the thread', async () => {
+    // Long enough that the thread is still parsing when it is ended.
+    const inHand = pool.parse(lines(20_000), ctx);
+    const victim = pool.threads[0]!;
+    void victim.terminate();
+    const err = await inHand.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SocError);
+    expect((err as SocError).retriable).toBe(true);
+    // The replacement takes work again; until it is up the other thread does (poll, no fixed sleep).
+    const deadline = Date.now() + 60_000;
+    while (pool.threads.length < 2 || pool.threads.includes(victim)) {
+      if (Date.now() > deadline) throw new Error('the parser thread was not replaced');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const again = await Promise.all(pool.threads.map(() => pool.parse(lines(10), ctx)));
+    for (const r of again) expect(r.events.length).toBe(10);
+  });
+});

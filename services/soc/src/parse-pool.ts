@@ -1,0 +1,103 @@
+import type { Worker } from 'node:worker_threads';
+import { BackendUnavailableError, SocError } from '@soc/errors';
+import type { IngestContext, LineParser, ParsedLines, RawLine } from '@soc/svc-collector';
+import type { Logger } from '@soc/telemetry';
+import { moduleWorker } from './worker.ts';
+
+type Job = { resolve: (p: ParsedLines) => void; reject: (e: Error) => void };
+type FromParser = { ready: true } | { id: number; parsed: ParsedLines } | { id: number; error: string };
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/**
+ * Worker threads that parse and validate the collector's batches (`parseLines`), so that on a
+ * multi-core machine parsing, the main thread's HTTP and bus appends, and the stage threads run
+ * at once. Only parsing moves: the bus append and the 202 stay with the caller, so a 202 still
+ * means durable. A batch goes to the thread with the fewest batches in hand; a thread that dies
+ * fails its batches with a retriable error (the sender sends them again, unacknowledged) and is
+ * replaced.
+ */
+export class ParsePool {
+  private readonly slots: Slot[] = [];
+  private nextId = 0;
+  private closing = false;
+
+  private constructor(
+    private readonly internalCidrs: string[],
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts `size` threads; resolves once every one is ready (a start-up error rejects). */
+  static async start(size: number, internalCidrs: string[], logger: Logger): Promise<ParsePool> {
+    const pool = new ParsePool(internalCidrs, logger);
+    try {
+      for (let i = 0; i < size; i++) pool.slots.push(await pool.spawn());
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** The running threads (a test ends one to see it replaced). */
+  get threads(): readonly Worker[] {
+    return this.slots.map((s) => s.worker);
+  }
+
+  readonly parse: LineParser = (lines: RawLine[], ctx: IngestContext) => {
+    if (this.closing) return Promise.reject(new BackendUnavailableError('the parser threads are stopping'));
+    if (this.slots.length === 0) return Promise.reject(new BackendUnavailableError('no parser thread is running (one is being replaced)'));
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.jobs.size < slot.jobs.size) slot = s;
+    const id = this.nextId++;
+    return new Promise<ParsedLines>((resolve, reject) => {
+      slot.jobs.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, lines, ctx });
+    });
+  };
+
+  private spawn(): Promise<Slot> {
+    const worker = moduleWorker(new URL('./parse-worker.ts', import.meta.url), { internalCidrs: this.internalCidrs });
+    const slot: Slot = { worker, jobs: new Map() };
+    return new Promise<Slot>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: FromParser) => {
+        if ('ready' in m) {
+          ready = true;
+          resolve(slot);
+          return;
+        }
+        const job = slot.jobs.get(m.id);
+        slot.jobs.delete(m.id);
+        if ('parsed' in m) job?.resolve(m.parsed);
+        else job?.reject(new SocError(`parser thread: ${m.error}`));
+      });
+      worker.once('error', (err) => this.logger.error({ err }, 'parser thread failed'));
+      worker.once('exit', (code) => {
+        for (const job of slot.jobs.values()) job.reject(new BackendUnavailableError(`parser thread exited with ${code}; the batch was not acknowledged`));
+        slot.jobs.clear();
+        if (!ready) return reject(new SocError(`parser thread exited with ${code} before it was ready`));
+        const i = this.slots.indexOf(slot);
+        if (i < 0 || this.closing) return;
+        this.slots.splice(i, 1);
+        this.logger.warn({ code }, 'parser thread exited; starting another');
+        this.spawn().then(
+          (s) => (this.closing ? void s.worker.terminate() : this.slots.push(s)),
+          (err: unknown) => this.logger.error({ err }, 'could not replace a parser thread'),
+        );
+      });
+    });
+  }
+
+  /** Lets the batches in hand finish (bounded), then ends the threads. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const deadline = Date.now() + 5000;
+    while (this.slots.some((s) => s.jobs.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}
