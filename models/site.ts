@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Flow } from '@soc/features';
 import { ModelError, ModelMetadata, loadModel, quantile, rng } from '@soc/model';
 import { FEATURE_COUNT, FlowFeatureExtractor } from '@soc/features';
-import { EvidenceCalibration, fitSiteEvidence, type EvidenceBudget, type EvidenceOptions } from '@soc/signals';
+import { EvidenceCalibration, fitSiteEvidence, type Context, type EvidenceBudget, type EvidenceOptions } from '@soc/signals';
 import { loadReference } from './evidence.ts';
 import { expand, initLayers, layout, reconstructionError, shuffle, train, type Layer, type Layout, type Standardiser } from './autoencoder.ts';
 import { buildGraph, graphInterface } from './graph.ts';
@@ -24,6 +24,8 @@ export interface SiteFitOptions {
   sources: string[];
   budget?: EvidenceBudget;
   tracker?: EvidenceOptions;
+  /** The baseline's dns/ssl/http records (contextsOf the same logs), when the sensor writes them. */
+  contexts?: Context[];
   seed?: number;
   /** Flows the autoencoder trains on at most (a uniform sample beyond). */
   maxTrainRows?: number;
@@ -130,7 +132,8 @@ export async function fitSite(flowsIn: Flow[], dir: string, o: SiteFitOptions): 
   } finally {
     await model.close();
   }
-  const site = fitSiteEvidence(flows, loadReference(), { ...o.tracker, sources: o.sources, ...(o.budget ? { budget: o.budget } : {}) }, (j) => anomaly[j]!);
+  const contexts = o.contexts ? [...o.contexts].sort((a, b) => a.ts - b.ts) : undefined;
+  const site = fitSiteEvidence(flows, loadReference(), { ...o.tracker, sources: o.sources, ...(o.budget ? { budget: o.budget } : {}), ...(contexts ? { contexts } : {}) }, (j) => anomaly[j]!);
   const aeFpr = anomaly.filter((s) => s >= ae.threshold).length / flows.length;
   const metadata = SiteModelMetadata.parse({ ...base, site, autoencoderBaselineFpr: aeFpr });
   await writeFile(join(dir, `${o.version}.json`), `${JSON.stringify(metadata, null, 2)}\n`);

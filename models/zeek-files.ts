@@ -1,7 +1,7 @@
 import { flowFromEvent, type Flow } from '@soc/features';
 import { ZeekTsvReader, parseLine, readLines, zeekPathFromFileName } from '@soc/parsers';
 import { flowState, type EcsEvent } from '@soc/schema';
-import { contextFromEvent } from '@soc/signals';
+import { contextFromEvent, type Context } from '@soc/signals';
 
 /** Zeek logs that add context to flows; any other file is read as a conn log. */
 const CONTEXT_LOGS = new Set(['dns', 'ssl', 'x509', 'http']);
@@ -34,6 +34,9 @@ export async function readZeekEvents(files: readonly string[]): Promise<EcsEvent
 export function availableAt(e: EcsEvent): number {
   return Date.parse(e['@timestamp']) + (flowState(e) ? (e.event.duration ?? 0) / 1e6 : 0);
 }
+
+/** The protocol records (dns/ssl/http context) among events, in their order. */
+export const contextsOf = (events: readonly EcsEvent[]): Context[] => events.flatMap((e) => contextFromEvent(e) ?? []);
 
 /** The flows among events, in their order. */
 export const flowsOf = (events: readonly EcsEvent[]): Flow[] => events.flatMap((e) => flowFromEvent(e) ?? []);

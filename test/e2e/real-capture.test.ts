@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../services/soc/src/replay.ts';
-import { ROOT, api, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
+import { ROOT, api, metricSum, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 
 /**
  * Real Stratosphere captures (../shared/data/zeek-real, not in the repository) replayed through
@@ -46,8 +46,16 @@ describe.skipIf(!present)('real captures through soc start, out of the box', () 
     const before = new Set((await alerts()).map((a) => a.id));
     const r = await replay({ file: BENIGN, url: soc.url, token: soc.sensorToken, format: 'zeek', batch: 1000 });
     expect(r.rejected).toBe(0);
-    await waitFor(async () => Number((await api(soc.url, soc.analystToken, '/metrics')).body.match(/soc_flows_scored_total (\d+)/)?.[1]) >= 361 + 4740, 'every flow scored', 60_000);
-    await new Promise((res) => setTimeout(res, 1000));
+    // Settled: every flow scored, and neither the detector's output nor the store moved since the
+    // last poll (a condition polled for, not a fixed sleep: the indexer may lag on a loaded machine).
+    let last = '';
+    await waitFor(async () => {
+      const m = (await api(soc.url, soc.analystToken, '/metrics')).body as string;
+      const now = `${metricSum(m, 'soc_alerts_out_total')}/${(await alerts()).length}`;
+      const settled = metricSum(m, 'soc_flows_scored_total') >= 361 + 4740 && now === last;
+      last = now;
+      return settled;
+    }, 'every flow scored and its alerts indexed', 90_000, 1000);
     const fresh = (await alerts()).filter((a) => !before.has(a.id));
     expect(fresh.length / 24).toBeLessThanOrEqual(2);
     // Internet scanning of the exposed workstation is low-severity reconnaissance, not C2.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHIPPED_VERSION, activateModel, listModelVersions, modelsDir, readActive, rollbackModel } from '@soc/model';
 import { fitSite } from '../../models/site.ts';
+import { loadReference } from '../../models/evidence.ts';
 import { SHIPPED_MODEL } from '../../services/soc/src/runtime.ts';
 import { ROOT, api, startSoc, waitFor, type SocProcess } from '../helpers/soc-process.ts';
 import { enterpriseCapture, type EnterpriseOptions } from '../helpers/enterprise.ts';
@@ -72,8 +73,12 @@ describe('soc start with a site model activated while running', () => {
 
   it('switches to the fitted model and alerts the C2 destination', async () => {
     soc = await startSoc({ dataDir: data });
-    // Before any fit, the shipped model is listed and active.
-    expect((await api(soc.url, soc.analystToken, '/v1/models')).body.models).toEqual([expect.objectContaining({ version: 'shipped', active: true, shipped: true })]);
+    // Before any fit, the shipped model is listed and active: the evidence reference the detector
+    // runs (not the NSL-KDD autoencoder, which runs only when detector.modelPath names it).
+    expect((await api(soc.url, soc.analystToken, '/v1/models')).body.models).toEqual([expect.objectContaining({
+      version: 'shipped', active: true, shipped: true, path: expect.stringMatching(/evidence-reference-v1\.json$/),
+      metrics: expect.objectContaining({ model: 'evidence-reference-v1', kind: 'reference', threshold: loadReference().threshold, priors: expect.arrayContaining(['burst', 'service_port', 'usage']) }),
+    })]);
     const c = enterpriseCapture({ seed: 11, hours: 6, beaconPeriodS: 120, jitter: 0.25 });
     const file = join(data, 'capture.conn.log');
     writeFileSync(file, c.lines.join('\n') + '\n');

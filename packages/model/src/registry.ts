@@ -19,8 +19,9 @@ export type ActivePointer = z.infer<typeof ActivePointer>;
 
 export const ACTIVE_FILE = 'active.json';
 /**
- * The pointer name of the model shipped in `models/` (the NSL-KDD autoencoder), which runs while
- * no site model is active. It is listed and can be rolled back to like any version.
+ * The pointer name of the model shipped in `models/` — the evidence reference, or the NSL-KDD
+ * autoencoder when `detector.modelPath` names it — which runs while no site model is active. It
+ * is listed and can be rolled back to like any version.
  */
 export const SHIPPED_VERSION = 'shipped';
 export const modelsDir = (dataDir: string): string => join(dataDir, 'models');
@@ -68,10 +69,22 @@ async function describeVersion(version: string, path: string, active: boolean): 
   };
 }
 
-/** Every version in `dir`; with `shippedPath`, the shipped model first (active when no site model is). */
-export async function listModelVersions(dir: string, shippedPath?: string): Promise<ModelVersion[]> {
+/** A shipped model that is not an ONNX file with metadata beside it (the evidence reference): described by the caller. */
+export interface ShippedDescription {
+  path: string;
+  createdAt?: string;
+  metrics: Record<string, unknown>;
+}
+
+/**
+ * Every version in `dir`; with `shipped`, the shipped model first (active when no site model is):
+ * an ONNX path (described by its metadata file) or a description of what the detector runs.
+ */
+export async function listModelVersions(dir: string, shipped?: string | ShippedDescription): Promise<ModelVersion[]> {
   const active = existsSync(dir) ? ((await readActive(dir))?.version ?? SHIPPED_VERSION) : SHIPPED_VERSION;
-  const out: ModelVersion[] = shippedPath ? [{ ...(await describeVersion(SHIPPED_VERSION, shippedPath, active === SHIPPED_VERSION)), shipped: true }] : [];
+  const first = typeof shipped === 'string' ? await describeVersion(SHIPPED_VERSION, shipped, active === SHIPPED_VERSION)
+    : shipped ? { version: SHIPPED_VERSION, active: active === SHIPPED_VERSION, ...shipped } : undefined;
+  const out: ModelVersion[] = first ? [{ ...first, shipped: true }] : [];
   if (!existsSync(dir)) return out;
   const names = (await readdir(dir)).filter((f) => f.endsWith('.onnx')).sort();
   for (const f of names) {

@@ -1,6 +1,6 @@
 import { FEATURE_COUNT, FlowFeatureExtractor, type Flow } from '@soc/features';
 import type { EvidenceCalibration } from './evidence-calibrate.ts';
-import { scoreEvidence } from './evidence-calibrate.ts';
+import { evidenceStatistic } from './evidence-calibrate.ts';
 import { EvidenceTracker, type EvidenceOptions } from './evidence.ts';
 
 export interface SignalsBenchResult {
@@ -8,6 +8,8 @@ export interface SignalsBenchResult {
   /** Feature extraction alone versus every evidence signal + scoring, same flows, same run. */
   featuresFlowsPerSec: number;
   allSignalsFlowsPerSec: number;
+  /** The same, per second of this process's CPU time (user + system). */
+  allSignalsFlowsPerCpuSec: number;
   /** allSignals / features: the cost of the signals relative to feature extraction. */
   ratio: number;
   /** heapUsed growth after 1 million distinct (host, destination) pairs, caps in force. */
@@ -37,12 +39,17 @@ export function benchSignals(calibration: EvidenceCalibration, flows = 200_000, 
   const input = Array.from({ length: flows }, (_, i) => syntheticFlow(i));
   const ex = new FlowFeatureExtractor();
   const out = new Float32Array(FEATURE_COUNT);
+  globalThis.gc?.();
   const featuresFlowsPerSec = rate(flows, (i) => ex.push(input[i]!, out));
   const t0 = new EvidenceTracker({ ...caps, usage: calibration.usage });
+  globalThis.gc?.();
+  const cpu = process.cpuUsage();
   const allSignalsFlowsPerSec = rate(flows, (i) => {
     const x = t0.observe(input[i]!);
-    if (x.kind === 'outbound') scoreEvidence(calibration, x.pair.raw);
+    if (x.kind === 'outbound') evidenceStatistic(calibration, x.pair.raw);
   });
+  const used = process.cpuUsage(cpu);
+  const allSignalsFlowsPerCpuSec = flows / ((used.user + used.system) / 1e6);
   globalThis.gc?.();
   const before = process.memoryUsage().heapUsed;
   const t = new EvidenceTracker({ ...caps, usage: calibration.usage });
@@ -55,7 +62,7 @@ export function benchSignals(calibration: EvidenceCalibration, flows = 200_000, 
   globalThis.gc?.();
   const heapDeltaMB = (process.memoryUsage().heapUsed - before) / 2 ** 20;
   return {
-    flows, featuresFlowsPerSec, allSignalsFlowsPerSec, ratio: allSignalsFlowsPerSec / featuresFlowsPerSec,
+    flows, featuresFlowsPerSec, allSignalsFlowsPerSec, allSignalsFlowsPerCpuSec, ratio: allSignalsFlowsPerSec / featuresFlowsPerSec,
     distinctPairs, heapDeltaMB, trackedPairs: t.stats().pairs,
   };
 }

@@ -17,12 +17,21 @@ export function fitTail(sample: ArrayLike<number>): Tail {
   return { n, values };
 }
 
+/** How far beyond the baseline's largest value the tail is extrapolated, at most (a factor on p). */
+export const MAX_EXTRAPOLATION = 1000;
+
 /**
- * Upper-tail probability of x on the baseline, (1 + #{≥ x}) / (1 + n): never 0, so a value
- * beyond anything seen is "1 in n+1", not infinitely surprising.
+ * Upper-tail probability of x on the baseline, (1 + #{≥ x}) / (1 + n): never 0. Beyond the
+ * largest value seen, a Pareto tail of index 1 — p shrinks as max/x — so 350 connections in
+ * minutes where the baseline's worst was 3 is more surprising than 4. An index of 1 is the
+ * heaviest tail with a finite scale: the most conservative extrapolation. It is bounded at
+ * 1/min(MAX_EXTRAPOLATION, n + 1) of the empirical floor 1/(n+1): a small baseline cannot claim
+ * more than the square of its size, and one scorer alone adds at most −2 ln(1/(1000 (n+1))).
  */
 export function tailP(t: Tail, x: number): number {
   const v = t.values;
+  const max = v[v.length - 1] ?? 0;
+  if (max > 0 && x > max) return Math.max(max / x, 1 / Math.min(MAX_EXTRAPOLATION, t.n + 1)) / (1 + t.n);
   let lo = 0, hi = v.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

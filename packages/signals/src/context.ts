@@ -7,7 +7,7 @@ import { parseIp } from '@soc/netaddr';
  */
 export type Context =
   | { kind: 'dns'; ts: number; host: string; query: string; rcode: string; answers: string[] }
-  | { kind: 'tls'; ts: number; src: string; dst: string; serverName: string; selfSigned: boolean; invalid: boolean; ja3: string }
+  | { kind: 'tls'; ts: number; src: string; dst: string; serverName: string; selfSigned: boolean; invalid: boolean; ja3: string; ja4: string }
   | { kind: 'http'; ts: number; src: string; dst: string; hostHeader: string; directIp: boolean; userAgent: string };
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -44,6 +44,8 @@ export function contextFromEvent(e: EcsEvent): Context | null {
       selfSigned: subject !== '' && subject === issuer,
       invalid: validation !== '' && validation !== 'ok',
       ja3: str(obj(t.client).ja3),
+      // JA4 (FoxIO) where the sensor's plugin writes it; not an ECS field yet, read under tls.client.
+      ja4: str(obj(t.client).ja4),
     };
   }
   if (e.http && dst) {

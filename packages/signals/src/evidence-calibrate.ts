@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import type { Flow } from '@soc/features';
 import { Tail, combine, fitTail, kthCut, tailP } from './calibrate.ts';
+import type { Context } from './context.ts';
 import { EVIDENCE, EvidenceTracker, FAILED_STATES, established, usageKey, type EvidenceName, type EvidenceOptions, type UsageTable } from './evidence.ts';
 
 /** Scorers whose tails come from the site's own baseline (fitted mode); all others are priors. */
-export const SITE_EVIDENCE: readonly EvidenceName[] = ['rarity', 'anomaly'];
+export const SITE_EVIDENCE: readonly EvidenceName[] = ['rarity', 'tls_client', 'user_agent', 'anomaly'];
+/**
+ * Site scorers that exist only when the sensor writes protocol logs: a baseline without them gets
+ * no tail (the scorer stays off) rather than an all-zero tail that would make every value surprising.
+ */
+const CONTEXT_EVIDENCE: readonly EvidenceName[] = ['tls_client', 'user_agent'];
 
 /**
  * Priors for evidence that conn records cannot show, so the benign reference (conn logs) cannot
@@ -74,6 +80,35 @@ export function scoreEvidence(c: EvidenceCalibration, raw: Record<EvidenceName, 
   return { statistic: combine(terms.map((t) => t.p), c.tau), terms };
 }
 
+/**
+ * The truncated-Fisher statistic alone, as scoreEvidence computes it, without building the terms:
+ * the per-flow path. A raw value at or below a tail's smallest point has p = 1 and is skipped.
+ */
+export function evidenceStatistic(c: EvidenceCalibration, raw: Record<EvidenceName, number>): number {
+  let s = 0;
+  for (const { name, tail, min } of scorersOf(c)) {
+    const x = raw[name];
+    if (!(x > min)) continue;
+    const p = tailP(tail, x);
+    if (p <= c.tau) s += -2 * Math.log(p);
+  }
+  return s;
+}
+
+/** The scorers a calibration has a tail for, with each tail's smallest point: computed once per calibration (calibrations are never changed in place once used). */
+const compiled = new WeakMap<EvidenceCalibration, { name: EvidenceName; tail: Tail; min: number }[]>();
+function scorersOf(c: EvidenceCalibration): { name: EvidenceName; tail: Tail; min: number }[] {
+  let list = compiled.get(c);
+  if (!list) {
+    list = EVIDENCE.flatMap((name) => {
+      const tail = c.tails[name];
+      return tail && tail.n > 0 ? [{ name, tail, min: tail.values[0] ?? Infinity }] : [];
+    });
+    compiled.set(c, list);
+  }
+  return list;
+}
+
 /** The usage table of a set of flow streams: per outbound pair, each usage class counted once. */
 export function fitUsage(streams: readonly Flow[][], o: EvidenceOptions = {}): UsageTable {
   const t = new EvidenceTracker(o);
@@ -110,7 +145,7 @@ export interface Replay {
  * Replays flow streams (each in time order) through the tracker, the detector's own code path.
  * `anomaly(i, j)` supplies the site autoencoder's score of flow j of stream i when there is one.
  */
-export function replayEvidence(streams: readonly Flow[][], o: EvidenceOptions, anomaly?: (stream: number, flow: number) => number): Replay {
+export function replayEvidence(streams: readonly Flow[][], o: EvidenceOptions, anomaly?: (stream: number, flow: number) => number, contexts: readonly (readonly Context[])[] = []): Replay {
   const pairMax = new Map<string, Record<EvidenceName, number>>();
   const rows: Replay['rows'] = [];
   const hosts = new Set<string>();
@@ -122,7 +157,11 @@ export function replayEvidence(streams: readonly Flow[][], o: EvidenceOptions, a
     const t = new EvidenceTracker(o);
     const streamHosts = new Set<string>();
     let min = Infinity, max = -Infinity;
+    // Protocol records (time order) are observed once they exist: before the flow whose end follows them.
+    const ctx = contexts[i] ?? [];
+    let k = 0;
     stream.forEach((f, j) => {
+      while (k < ctx.length && ctx[k]!.ts <= f.ts + f.duration) t.observeContext(ctx[k++]!);
       flows++;
       if (f.ts < min) min = f.ts;
       if (f.ts > max) max = f.ts;
@@ -150,7 +189,11 @@ export function replayEvidence(streams: readonly Flow[][], o: EvidenceOptions, a
 /** Tails of the per-pair maxima for the given scorers. */
 function tailsOf(r: Replay, scorers: readonly EvidenceName[]): Record<string, Tail> {
   const out: Record<string, Tail> = {};
-  for (const s of scorers) out[s] = fitTail(Float64Array.from(r.pairMax.values(), (m) => m[s]));
+  for (const s of scorers) {
+    const sample = Float64Array.from(r.pairMax.values(), (m) => m[s]);
+    if (CONTEXT_EVIDENCE.includes(s) && !sample.some((v) => v > 0)) continue;
+    out[s] = fitTail(sample);
+  }
   return out;
 }
 
@@ -199,6 +242,8 @@ export function fitReference(streams: readonly Flow[][], o: ReferenceOptions): E
 export interface SiteEvidenceOptions extends EvidenceOptions {
   sources: string[];
   budget?: EvidenceBudget;
+  /** The baseline's dns/ssl/http records in time order, when the sensor writes them (JA3/JA4, User-Agent rarity). */
+  contexts?: readonly Context[];
 }
 
 /**
@@ -208,7 +253,7 @@ export interface SiteEvidenceOptions extends EvidenceOptions {
  * share of destinations, so an infection cannot hide by being a large part of the baseline.
  */
 export function fitSiteEvidence(flows: Flow[], reference: EvidenceCalibration, o: SiteEvidenceOptions, anomaly?: (flow: number) => number): EvidenceCalibration {
-  const r = replayEvidence([flows], { ...o, usage: reference.usage }, anomaly ? (_, j) => anomaly(j) : undefined);
+  const r = replayEvidence([flows], { ...o, usage: reference.usage }, anomaly ? (_, j) => anomaly(j) : undefined, o.contexts ? [o.contexts] : []);
   const budget = o.budget ?? reference.budget;
   const tails = { ...reference.tails, ...tailsOf(r, anomaly ? SITE_EVIDENCE : SITE_EVIDENCE.filter((s) => s !== 'anomaly')) };
   const c: EvidenceCalibration = {

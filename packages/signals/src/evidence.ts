@@ -11,7 +11,7 @@ import { beaconScore, dispersion, regularity } from './stats.ts';
  * Each raw value grows with the evidence (never a single flow's whim); calibration turns each into
  * a tail probability on real benign traffic (the shipped reference) or on the site's baseline.
  */
-export const EVIDENCE = ['service_port', 'usage', 'beacon', 'long_lived', 'upload', 'rotation', 'tor', 'no_dns', 'tls_cert', 'direct_ip', 'rarity', 'anomaly'] as const;
+export const EVIDENCE = ['service_port', 'usage', 'beacon', 'burst', 'long_lived', 'upload', 'rotation', 'tor', 'no_dns', 'tls_cert', 'direct_ip', 'rarity', 'tls_client', 'user_agent', 'anomaly'] as const;
 export type EvidenceName = (typeof EVIDENCE)[number];
 export type EvidenceValues = Record<EvidenceName, number>;
 
@@ -19,6 +19,12 @@ export type EvidenceValues = Record<EvidenceName, number>;
 export const FAILED_STATES: ReadonlySet<string> = new Set(['S0', 'REJ', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH']);
 const BURST_S = 1;
 const DAY = 86_400;
+/** DNS, DNS over TLS, mDNS, LLMNR: name resolution, one flow per lookup. */
+const RESOLVER_PORTS: ReadonlySet<number> = new Set([53, 853, 5353, 5355]);
+/** Time constant of the burst count (s): "many connections within minutes". */
+export const BURST_TAU_S = 300;
+/** Beacon regularity is recomputed once an eighth of the ring is new (every 4th flow of a full ring): amortised, not per flow. */
+const BEACON_REFRESH = 8;
 
 /** The usage class of an established flow: transport, service, port class (80, 443, system, registered, dynamic). */
 export function usageKey(f: Flow): string {
@@ -32,44 +38,90 @@ export function established(f: Flow): boolean {
   return !FAILED_STATES.has(f.connState) && f.srcBytes > 0 && f.dstBytes > 0;
 }
 
-export interface PairEvidence {
-  host: string;
-  dest: string;
-  first: number;
+const zeroEvidence = (): EvidenceValues => ({
+  service_port: 0, usage: 0, beacon: 0, burst: 0, long_lived: 0, upload: 0, rotation: 0, tor: 0, no_dns: 0, tls_cert: 0, direct_ip: 0, rarity: 0, tls_client: 0, user_agent: 0, anomaly: 0,
+});
+
+/** The state of one (internal host, external destination) episode: one object, fixed shape. */
+export class PairEvidence {
   last: number;
-  flows: number;
-  established: number;
-  failed: number;
-  bytesOut: number;
-  bytesIn: number;
+  flows = 0;
+  established = 0;
+  failed = 0;
+  bytesOut = 0;
+  bytesIn = 0;
   /** Up to 4 distinct destination ports, most recent protocol name. */
-  ports: number[];
-  service: string;
-  proto: string;
-  hoursActive: number;
+  ports: number[] = [];
+  service = '-';
+  hoursActive = 1;
   lastHour: number;
-  intervals?: FloatRing;
-  sizes?: FloatRing;
+  intervals: FloatRing | undefined = undefined;
+  sizes: FloatRing | undefined = undefined;
+  /** New ring values since regularity was last computed. */
+  stale = 0;
+  /** Decayed count of established flows (time constant BURST_TAU_S), at time burstAt; not on resolver ports. */
+  burstCount = 0;
+  burstAt = 0;
   /** Sticky evidence. */
-  mismatch: boolean;
-  mismatchPort: number;
-  mismatchService: string;
-  usageSurprise: number;
-  longest: number;
-  noDnsFlows: number;
-  tor: boolean;
+  mismatch = false;
+  mismatchPort = 0;
+  mismatchService = '';
+  usageSurprise = 0;
+  longest = 0;
+  noDnsFlows = 0;
+  tor = false;
+  rotationGroup = 0;
+  /** The rotation group of the last odd port this pair used, so a repeat flow needs no lookup. */
+  group: Set<string> | undefined = undefined;
+  groupPort = -1;
+  /** Internal hosts seen talking to this destination (shared by the destination's pairs). */
+  sources: string[] = [];
+  /** Memo of the last flow's (service, transport, port) classification. */
+  portKey = '';
+  portReg: boolean | undefined = undefined;
+  portUsage = 0;
+  raw: EvidenceValues = zeroEvidence();
+  /** The analyzer's episode bookkeeping: best statistic, what the last emitted alert showed. */
+  best = 0;
+  alerted = false;
+  emittedFlows = 0;
+  emittedBest = 0;
+  emittedAt = 0;
+  raisedAt = 0;
+  alertId = '';
+  events: string[] = [];
+
+  tlsBad = '';
+  directIp = false;
+  /** Internal hosts sharing this pair's TLS client fingerprint (JA4, else JA3) and HTTP User-Agent. */
+  clientHosts: string[] | undefined = undefined;
+  agentHosts: string[] | undefined = undefined;
+  agent = '';
+
+  constructor(readonly host: string, readonly dest: string, readonly first: number, public proto: string, ctx: PairContext | undefined) {
+    this.last = first;
+    this.lastHour = Math.floor(first / 3600);
+    if (ctx) applyContext(this, ctx);
+  }
+}
+
+/** What protocol records said about a pair, kept until (and after) its flows arrive. */
+interface PairContext {
   tlsBad: string;
   directIp: boolean;
-  rotationGroup: number;
-  raw: EvidenceValues;
-  /** The analyzer's episode bookkeeping: best statistic, what the last emitted alert showed. */
-  best: number;
-  alerted: boolean;
-  emittedFlows: number;
-  emittedBest: number;
-  emittedAt: number;
-  raisedAt: number;
-  events: string[];
+  clientHosts?: string[];
+  agentHosts?: string[];
+  agent: string;
+}
+
+function applyContext(p: PairEvidence, c: PairContext): void {
+  if (c.tlsBad) p.tlsBad = c.tlsBad;
+  if (c.directIp) p.directIp = true;
+  if (c.clientHosts) p.clientHosts = c.clientHosts;
+  if (c.agentHosts) {
+    p.agentHosts = c.agentHosts;
+    p.agent = c.agent;
+  }
 }
 
 export interface HostActivity {
@@ -120,7 +172,7 @@ export interface EvidenceOptions {
 }
 
 export type Observed =
-  | { kind: 'outbound'; pair: PairEvidence }
+  | { kind: 'outbound'; pair: PairEvidence; host: HostActivity }
   | { kind: 'inbound'; inbound: InboundActivity; source: HostActivity }
   | { kind: 'local'; host: HostActivity }
   | { kind: 'none' };
@@ -140,10 +192,14 @@ export class EvidenceTracker {
   private readonly dnsHosts: LruMap<string, number>;
   private readonly groups: LruMap<string, Set<string>>;
   private readonly destSources: LruMap<string, string[]>;
-  private readonly tlsSeen: LruMap<string, string>;
-  private readonly httpSeen: LruMap<string, boolean>;
+  /** Per pair, what its dns/ssl/http records said (flows may come after their protocol records). */
+  private readonly contexts: LruMap<string, PairContext>;
+  /** TLS client fingerprints and User-Agents → internal hosts using them (≤ 16 each). */
+  private readonly clients: LruMap<string, string[]>;
   private readonly maxGroupDests: number;
   private readonly ring: number;
+  private readonly memo = new Map<string, { reg: boolean | undefined; surprise: number }>();
+  private memoUsage: UsageTable | undefined;
   usage: UsageTable;
 
   constructor(o: EvidenceOptions = {}) {
@@ -156,8 +212,8 @@ export class EvidenceTracker {
     this.resolved = new LruMap(o.maxResolutions ?? 200_000);
     this.groups = new LruMap(o.maxGroups ?? 20_000);
     this.destSources = new LruMap(o.maxPairs ?? 100_000);
-    this.tlsSeen = new LruMap(o.maxPairs ?? 100_000);
-    this.httpSeen = new LruMap(o.maxPairs ?? 100_000);
+    this.contexts = new LruMap(o.maxPairs ?? 100_000);
+    this.clients = new LruMap(o.maxGroups ?? 20_000);
     this.maxGroupDests = 64;
     this.ring = o.ring ?? 32;
     this.usage = o.usage ?? { n: 0, counts: {} };
@@ -196,16 +252,30 @@ export class EvidenceTracker {
       return;
     }
     const key = `${c.src}|${c.dst}`;
+    let ctx = this.contexts.get(key);
+    if (!ctx) this.contexts.set(key, (ctx = { tlsBad: '', directIp: false, agent: '' }));
     if (c.kind === 'tls') {
       const bad = c.selfSigned ? 'self-signed certificate' : c.invalid ? 'certificate not valid' : c.serverName === '' ? 'no server name (SNI)' : '';
-      if (bad) this.tlsSeen.set(key, bad);
-      const p = this.pairs.get(key);
-      if (p && bad) p.tlsBad = bad;
-    } else if (c.directIp) {
-      this.httpSeen.set(key, true);
-      const p = this.pairs.get(key);
-      if (p) p.directIp = true;
+      if (bad) ctx.tlsBad = bad;
+      const fp = c.ja4 || c.ja3;
+      if (fp) ctx.clientHosts = this.sharedBy(`tls|${fp}`, c.src);
+    } else {
+      if (c.directIp) ctx.directIp = true;
+      if (c.userAgent) {
+        ctx.agentHosts = this.sharedBy(`ua|${c.userAgent}`, c.src);
+        ctx.agent = c.userAgent;
+      }
     }
+    const p = this.pairs.get(key);
+    if (p) applyContext(p, ctx);
+  }
+
+  /** The internal hosts seen with one client trait (a fingerprint, a User-Agent), `host` included. */
+  private sharedBy(trait: string, host: string): string[] {
+    let hosts = this.clients.get(trait);
+    if (!hosts) this.clients.set(trait, (hosts = []));
+    if (hosts.length < 16 && !hosts.includes(host)) hosts.push(host);
+    return hosts;
   }
 
   observe(f: Flow): Observed {
@@ -215,7 +285,17 @@ export class EvidenceTracker {
     this.updateFanout(host, f);
     if (dir === 'inbound') return { kind: 'inbound', inbound: this.updateInbound(f), source: host };
     if (dir !== 'outbound') return dir === 'local' ? { kind: 'local', host } : { kind: 'none' };
-    return { kind: 'outbound', pair: this.updatePair(f) };
+    return { kind: 'outbound', pair: this.updatePair(f), host };
+  }
+
+  /** The current episode of a pair, without observing anything. */
+  pair(host: string, dest: string): PairEvidence | undefined {
+    return this.pairs.get(`${host}|${dest}`);
+  }
+
+  /** Today's inbound activity of one of our hosts, without observing anything. */
+  inboundActivity(ip: string): InboundActivity | undefined {
+    return this.inbound.get(ip);
   }
 
   /** Current host activity (scan fan-out, NXDOMAIN), for the analyzer. */
@@ -264,22 +344,48 @@ export class EvidenceTracker {
     return a;
   }
 
+  /**
+   * IANA registration and benign-usage surprise of (service, transport, port), memoised: a pair
+   * repeats its classification on almost every flow, and across pairs the distinct keys are few.
+   */
+  private classify(p: PairEvidence, f: Flow): void {
+    const svc = f.service && f.service !== '-' ? f.service : '';
+    const key = `${svc}|${f.proto}|${f.dstPort}`;
+    if (key === p.portKey) return;
+    if (this.memoUsage !== this.usage) {
+      this.memo.clear();
+      this.memoUsage = this.usage;
+    }
+    let m = this.memo.get(key);
+    if (!m) {
+      const u = this.usage.counts[usageKey(f)] ?? 0;
+      m = { reg: svc ? registeredFor(svc, f.proto, f.dstPort) : undefined, surprise: -Math.log((1 + u) / (1 + this.usage.n)) };
+      if (this.memo.size >= 65_536) this.memo.clear(); // bounded memo; recomputing is cheap
+      this.memo.set(key, m);
+    }
+    p.portKey = key;
+    p.portReg = m.reg;
+    p.portUsage = m.surprise;
+  }
+
   private updatePair(f: Flow): PairEvidence {
     const key = `${f.srcIp}|${f.dstIp}`;
-    const hour = Math.floor(f.ts / 3600);
     let p = this.pairs.get(key);
     if (!p || f.ts - p.last > DAY) {
-      p = {
-        host: f.srcIp, dest: f.dstIp, first: f.ts, last: f.ts, flows: 0, established: 0, failed: 0, bytesOut: 0, bytesIn: 0,
-        ports: [], service: '-', proto: f.proto, hoursActive: 1, lastHour: hour, mismatch: false, mismatchPort: 0, mismatchService: '', usageSurprise: 0,
-        longest: 0, noDnsFlows: 0, tor: false, tlsBad: (this.tlsSeen.size && this.tlsSeen.get(key)) || '', directIp: (this.httpSeen.size && this.httpSeen.get(key)) || false, rotationGroup: 0,
-        raw: Object.fromEntries(EVIDENCE.map((e) => [e, 0])) as EvidenceValues,
-        best: 0, alerted: false, emittedFlows: 0, emittedBest: 0, emittedAt: 0, raisedAt: 0, events: [],
-      };
+      p = new PairEvidence(f.srcIp, f.dstIp, f.ts, f.proto, this.contexts.size ? this.contexts.get(key) : undefined);
       this.pairs.set(key, p);
+      // A new pair is a new source for its destination: the only time the destination table is touched.
+      let srcs = this.destSources.get(f.dstIp);
+      if (!srcs) this.destSources.set(f.dstIp, (srcs = []));
+      if (srcs.length < 16 && !srcs.includes(f.srcIp)) srcs.push(f.srcIp);
+      p.sources = srcs;
     } else {
       const gap = f.ts - p.last;
-      if (gap >= BURST_S) (p.intervals ??= new FloatRing(this.ring)).push(gap);
+      if (gap >= BURST_S) {
+        (p.intervals ??= new FloatRing(this.ring)).push(gap);
+        p.stale++;
+      }
+      const hour = Math.floor(f.ts / 3600);
       if (hour !== p.lastHour) p.hoursActive++;
       p.lastHour = hour;
       if (f.ts > p.last) p.last = f.ts;
@@ -291,49 +397,66 @@ export class EvidenceTracker {
     else if (FAILED_STATES.has(f.connState)) p.failed++;
     p.bytesOut += Math.max(0, f.srcBytes);
     p.bytesIn += Math.max(0, f.dstBytes);
-    if (!p.ports.includes(f.dstPort) && p.ports.length < 4) p.ports.push(f.dstPort);
+    if (p.ports.length < 4 && !p.ports.includes(f.dstPort)) p.ports.push(f.dstPort);
     if (f.service && f.service !== '-') p.service = f.service;
     p.proto = f.proto;
 
     // Protocol on a port not registered for it (IANA), or no protocol Zeek knows on a high port.
-    const reg = f.service && f.service !== '-' ? registeredFor(f.service, f.proto, f.dstPort) : undefined;
+    this.classify(p, f);
+    const reg = p.portReg;
     if (reg === false && ok) {
       p.mismatch = true;
       p.mismatchPort = f.dstPort;
       p.mismatchService = f.service;
     }
-    if (ok) {
-      // How many benign reference pairs carried this kind of traffic: failed attempts say nothing.
-      const u = this.usage.counts[usageKey(f)] ?? 0;
-      const surprise = -Math.log((1 + u) / (1 + this.usage.n));
-      if (surprise > p.usageSurprise) p.usageSurprise = surprise;
-    }
+    // How many benign reference pairs carried this kind of traffic: failed attempts say nothing.
+    if (ok && p.portUsage > p.usageSurprise) p.usageSurprise = p.portUsage;
     // Many destinations on the web ports are the norm; on any other odd port they are rotation.
     const web = f.dstPort === 80 || f.dstPort === 443;
     const odd = !web && (reg === false || (reg === undefined && f.dstPort >= 1024 && f.proto !== 'icmp'));
     if (odd) {
-      const gk = `${f.srcIp}|${f.proto}/${f.dstPort}`;
-      let g = this.groups.get(gk);
-      if (!g) this.groups.set(gk, (g = new Set()));
-      if (g.size < this.maxGroupDests) g.add(f.dstIp);
-      if (g.size > p.rotationGroup) p.rotationGroup = g.size;
+      if (p.groupPort !== f.dstPort || !p.group) {
+        const gk = `${f.srcIp}|${f.proto}/${f.dstPort}`;
+        let g = this.groups.get(gk);
+        if (!g) this.groups.set(gk, (g = new Set()));
+        if (g.size < this.maxGroupDests) g.add(f.dstIp);
+        p.group = g;
+        p.groupPort = f.dstPort;
+      }
+      if (p.group.size > p.rotationGroup) p.rotationGroup = p.group.size;
+    }
+    // Density of sessions that carried data (a scan's failed probes are the scan's evidence), on
+    // every port but name resolution, where one lookup is one flow by design. Browsers open many
+    // connections to one web server, so the benign tail has a real scale (the reference's densest
+    // pair: 13.5); a remote-control session of 700 connections in 8 minutes sits far beyond it.
+    // Records arrive in connection-end order: an earlier start adds its decayed weight.
+    if (ok && !RESOLVER_PORTS.has(f.dstPort)) {
+      const dt = f.ts - p.burstAt;
+      if (p.burstCount === 0 || dt >= 0) {
+        p.burstCount = p.burstCount * Math.exp(-Math.max(0, dt) / BURST_TAU_S) + 1;
+        p.burstAt = f.ts;
+      } else p.burstCount += Math.exp(dt / BURST_TAU_S);
     }
     // Long-lived and nearly silent: an interactive or keep-alive channel, not a download.
     const rate = (f.srcBytes + f.dstBytes) / Math.max(1, f.duration);
     if (f.duration >= 60 && rate < 200 && f.duration > p.longest) p.longest = f.duration;
     if (ok && this.dnsHosts.size && this.dnsHosts.get(f.srcIp) !== undefined && this.resolved.get(key) === undefined) p.noDnsFlows++;
     if (f.proto === 'tcp' && TOR_PORTS.has(f.dstPort)) p.tor = true;
-    let srcs = this.destSources.get(f.dstIp);
-    if (!srcs) this.destSources.set(f.dstIp, (srcs = []));
-    if (srcs.length < 16 && !srcs.includes(f.srcIp)) srcs.push(f.srcIp);
 
-    const iv = p.intervals && p.intervals.size >= 3 ? dispersion(p.intervals.values()) : undefined;
-    const sz = p.sizes && p.sizes.size >= 3 ? dispersion(p.sizes.values()) : undefined;
-    const hoursSpanned = Math.floor(p.last / 3600) - Math.floor(p.first / 3600) + 1;
     const r = p.raw;
+    // Regularity needs sorted rings: refreshed when an eighth of the ring is new, so the cost is
+    // O(k log k / (k/8)) per flow, not O(k log k); between refreshes the last value stands.
+    const n = p.intervals?.size ?? 0;
+    if (n >= 3 && p.stale * BEACON_REFRESH >= Math.min(n, this.ring)) {
+      p.stale = 0;
+      const iv = dispersion(p.intervals!.values());
+      const sz = p.sizes && p.sizes.size >= 3 ? dispersion(p.sizes.values()) : undefined;
+      const hoursSpanned = Math.floor(p.last / 3600) - Math.floor(p.first / 3600) + 1;
+      r.beacon = beaconScore(regularity(iv), sz ? regularity(sz) : 0, n, p.hoursActive / hoursSpanned);
+    }
     r.service_port = p.mismatch ? 1 : 0;
     r.usage = p.usageSurprise;
-    r.beacon = iv ? beaconScore(regularity(iv), sz ? regularity(sz) : 0, p.intervals!.size, p.hoursActive / hoursSpanned) : 0;
+    if (p.burstCount > r.burst) r.burst = p.burstCount;
     r.long_lived = p.longest ? Math.log1p(p.longest) : 0;
     // Uploading more than downloading, in volume: exfiltration or a remote-control session.
     r.upload = Math.log1p(p.bytesOut) * (p.bytesOut / Math.max(1, p.bytesOut + p.bytesIn));
@@ -342,7 +465,10 @@ export class EvidenceTracker {
     r.no_dns = Math.log1p(p.noDnsFlows);
     r.tls_cert = p.tlsBad ? 1 : 0;
     r.direct_ip = p.directIp ? 1 : 0;
-    r.rarity = 1 / srcs.length;
+    r.rarity = 1 / p.sources.length;
+    // A client no other internal host resembles: rarity of its TLS fingerprint and User-Agent at this site.
+    r.tls_client = p.clientHosts ? 1 / p.clientHosts.length : 0;
+    r.user_agent = p.agentHosts ? 1 / p.agentHosts.length : 0;
     return p;
   }
 

@@ -1,35 +1,53 @@
 /**
- * A Map bounded to `cap` entries that forgets the least recently touched one: O(1) get/set,
- * because a Map iterates in insertion order and a touch re-inserts the key.
+ * A Map bounded to `cap` entries that forgets the entries not touched for a while, with one Map
+ * operation per hit: two generations of at most ⌈cap/2⌉ entries each (the scheme of quick-lru).
+ * Reads and writes go to the young generation; a hit in the old one moves the entry up; when the
+ * young generation is full it becomes the old one and the old one is dropped whole. An entry
+ * touched within the last ⌈cap/2⌉ insertions is always kept; none is kept past `cap` insertions
+ * without a touch. (A delete + re-insert per touch, exact LRU on one Map, cost two hash
+ * operations per hit and left the table full of holes to compact.)
  */
 export class LruMap<K, V> {
-  private readonly map = new Map<K, V>();
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly half: number;
   evictions = 0;
 
   constructor(readonly cap: number) {
     if (!(cap > 0)) throw new Error('LruMap cap must be positive');
+    this.half = Math.ceil(cap / 2);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.young.size + this.old.size;
   }
 
-  /** The value, marked most recently used. */
+  /** The value, marked recently used. */
   get(key: K): V | undefined {
-    const v = this.map.get(key);
-    if (v !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, v);
+    const v = this.young.get(key);
+    if (v !== undefined) return v;
+    const o = this.old.get(key);
+    if (o !== undefined) {
+      this.old.delete(key);
+      this.insert(key, o);
     }
-    return v;
+    return o;
   }
 
+  /**
+   * One Map write: a stale copy left in the old generation is shadowed by the young one (reads
+   * look there first) and dropped with its generation, so `size` may count it until then.
+   */
   set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.cap) {
-      this.map.delete(this.map.keys().next().value!);
-      this.evictions++;
+    this.insert(key, value);
+  }
+
+  private insert(key: K, value: V): void {
+    this.young.set(key, value);
+    if (this.young.size >= this.half) {
+      this.evictions += this.old.size;
+      this.old = this.young;
+      this.young = new Map();
     }
   }
 }

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { Flow } from '@soc/features';
 import type { EcsEvent } from '@soc/schema';
 import { combine, fitTail, kthCut, tailP } from './calibrate.ts';
-import { contextFromEvent, isIpLiteral } from './context.ts';
+import { contextFromEvent, isIpLiteral, type Context } from './context.ts';
 import { EvidenceTracker, type PairEvidence } from './evidence.ts';
 import { fitReference, fitSiteEvidence, scoreEvidence } from './evidence-calibrate.ts';
 import { registeredFor } from './iana.ts';
 import { LruMap } from './lru.ts';
 import { internalClassifier } from './net.ts';
+import { CidrSet } from '@soc/netaddr';
 
 /** Seeded PRNG (an LCG is plenty for test data). */
 function rng(seed: number): () => number {
@@ -25,6 +26,18 @@ describe('internalClassifier', () => {
     for (const ip of ['10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.1.1', '224.0.0.251', '255.255.255.255', '10.1.255.255', 'fd00::1', 'fe80::1%eth0', 'ff02::fb', '203.0.113.9', 'garbage'])
       expect(internal(ip), ip).toBe(true);
     for (const ip of ['8.8.8.8', '185.100.1.2', '2001:db8::1', '172.32.0.1']) expect(internal(ip), ip).toBe(false);
+  });
+  it('answers IPv4 by integer ranges exactly as the strict parser does', () => {
+    const internal = internalClassifier(['198.51.100.0/25']);
+    const r = rng(3);
+    for (let i = 0; i < 5000; i++) {
+      const o = () => String(Math.floor(r() * 256));
+      const ip = r() < 0.3 ? `${['10', '172', '192', '100', '169', '198', '224', '0'][i % 8]}.${o()}.${o()}.${o()}` : `${o()}.${o()}.${o()}.${o()}`;
+      const slow = new CidrSet(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8', '169.254.0.0/16', '100.64.0.0/10', '224.0.0.0/4', '240.0.0.0/4', '0.0.0.0/8', '198.51.100.0/25']).contains(ip) || ip.endsWith('.255');
+      expect(internal(ip), ip).toBe(slow);
+    }
+    // Not strict dotted quads: never taken for an Internet peer.
+    for (const ip of ['010.1.2.3', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '']) expect(internal(ip), ip).toBe(true);
   });
 });
 
@@ -91,6 +104,24 @@ describe('pair evidence', () => {
     expect(p!.raw.rotation).toBe(5);
     expect(pairOf(t, flow(60, '10.0.0.5', '93.184.216.34', 443)).raw.rotation).toBe(0);
   });
+  it('counts a dense burst of sessions, decayed over minutes, not probes nor name lookups', () => {
+    const t = new EvidenceTracker();
+    let p: PairEvidence | undefined;
+    // 700 connections in 8 minutes, records in connection-end order (starts slightly shuffled).
+    for (let i = 0; i < 700; i++) p = pairOf(t, flow(1000 + i * 0.7 + (i % 3 === 0 ? 2 : 0), '10.0.0.5', '185.1.2.3', 6606, { service: '' }));
+    expect(p!.raw.burst).toBeGreaterThan(300);
+    // The same 700 spread over a day: a few at a time.
+    let slow: PairEvidence | undefined;
+    for (let i = 0; i < 700; i++) slow = pairOf(t, flow(1000 + i * 120, '10.0.0.5', '185.1.2.9', 6606, { service: '' }));
+    expect(slow!.raw.burst).toBeLessThan(4);
+    // A vertical scan's failed probes and a resolver's lookups are not sessions of a channel.
+    let scan: PairEvidence | undefined;
+    for (let i = 0; i < 700; i++) scan = pairOf(t, flow(1000 + i * 0.1, '10.0.0.5', '185.1.2.7', 1 + i, { service: '', connState: 'REJ', srcBytes: 0, dstBytes: 0 }));
+    expect(scan!.raw.burst).toBe(0);
+    let dns: PairEvidence | undefined;
+    for (let i = 0; i < 700; i++) dns = pairOf(t, flow(1000 + i * 0.5, '10.0.0.5', '8.8.8.8', 53, { proto: 'udp', service: 'dns' }));
+    expect(dns!.raw.burst).toBe(0);
+  });
   it('uses DNS answers when the sensor writes them: no lookup before the connection', () => {
     const t = new EvidenceTracker();
     t.observeContext({ kind: 'dns', ts: 1, host: '10.0.0.5', query: 'example.com', rcode: 'NOERROR', answers: ['93.184.216.34'] });
@@ -105,7 +136,7 @@ describe('pair evidence', () => {
     for (let i = 0; i < 30; i++) t.observeContext({ kind: 'dns', ts: 100 + i, host: '10.0.0.5', query: `x${i}.biz`, rcode: 'NXDOMAIN', answers: [] });
     pairOf(t, flow(140, '10.0.0.5', '185.1.2.3', 443));
     expect(t.hostActivity('10.0.0.5')!.nxMax).toBe(30);
-    t.observeContext({ kind: 'tls', ts: 141, src: '10.0.0.5', dst: '185.1.2.3', serverName: 'a.test', selfSigned: true, invalid: false, ja3: '' });
+    t.observeContext({ kind: 'tls', ts: 141, src: '10.0.0.5', dst: '185.1.2.3', serverName: 'a.test', selfSigned: true, invalid: false, ja3: '', ja4: '' });
     expect(pairOf(t, flow(142, '10.0.0.5', '185.1.2.3', 443)).raw.tls_cert).toBe(1);
   });
 });
@@ -130,10 +161,20 @@ describe('bounded memory', () => {
     expect(s.pairs).toBeLessThanOrEqual(1000);
     expect(s.hosts).toBeLessThanOrEqual(10);
     expect(s.groups).toBeLessThanOrEqual(50);
-    const m = new LruMap<number, number>(2);
-    m.set(1, 1); m.set(2, 2); m.get(1); m.set(3, 3);
-    expect(m.get(2)).toBeUndefined();
-    expect(m.get(1)).toBe(1);
+  });
+  it('the LRU map keeps what was touched within the last cap/2 insertions, never more than cap', () => {
+    const m = new LruMap<number, number>(100);
+    m.set(-1, -1);
+    for (let i = 0; i < 10_000; i++) {
+      m.set(i, i);
+      if (i % 40 === 0) expect(m.get(-1)).toBe(-1); // touched every 40 < 50 insertions: kept
+      expect(m.size).toBeLessThanOrEqual(100);
+    }
+    expect(m.get(0)).toBeUndefined(); // untouched for 10 000 insertions: forgotten
+    expect(m.get(9_999)).toBe(9_999);
+    m.set(9_999, 1); // a re-set shadows the old value
+    expect(m.get(9_999)).toBe(1);
+    expect(m.evictions).toBeGreaterThan(9_000);
   });
 });
 
@@ -176,12 +217,55 @@ describe('reference and site calibration', () => {
   });
 });
 
+describe('client rarity at the site (JA3/JA4, User-Agent)', () => {
+  it('is scored only when the baseline had protocol logs, and a client no other host resembles stands out', () => {
+    const hosts = Array.from({ length: 12 }, (_, i) => `10.0.0.${10 + i}`);
+    const flows: Flow[] = [];
+    const contexts: Context[] = [];
+    for (let i = 0; i < 2400; i++) {
+      const h = hosts[i % hosts.length]!;
+      const dst = `93.${i % 40}.1.${(i * 7) % 50}`;
+      const ts = 1_700_000_000 + i * 30;
+      contexts.push({ kind: 'tls', ts, src: h, dst, serverName: 'site.test', selfSigned: false, invalid: false, ja3: 'browser-ja3', ja4: '' });
+      contexts.push({ kind: 'http', ts, src: h, dst, hostHeader: 'site.test', directIp: false, userAgent: 'Mozilla/5.0 (Windows NT 10.0)' });
+      flows.push(flow(ts, h, dst, 443, { duration: 1 }));
+    }
+    const ref = fitReference([workstationDay(1)], { sources: ['synthetic'] });
+    const withLogs = fitSiteEvidence(flows, ref, { sources: ['site'], contexts });
+    expect(withLogs.tails.tls_client).toBeDefined();
+    expect(withLogs.tails.user_agent).toBeDefined();
+    // Conn logs only: no tail, the scorers stay off (an all-zero tail would make every client surprising).
+    const connOnly = fitSiteEvidence(flows, ref, { sources: ['site'] });
+    expect(connOnly.tails.tls_client).toBeUndefined();
+    expect(connOnly.tails.user_agent).toBeUndefined();
+    // At run time: one host with a fingerprint and agent nobody else has.
+    const t = new EvidenceTracker({ usage: ref.usage });
+    for (const c of contexts.slice(0, 200)) t.observeContext(c);
+    t.observeContext({ kind: 'tls', ts: 1, src: '10.0.0.10', dst: '185.1.2.3', serverName: 'x.test', selfSigned: false, invalid: false, ja3: '', ja4: 't13d1516h2_8daaf6152771_e5627efa2ab1' });
+    t.observeContext({ kind: 'http', ts: 1, src: '10.0.0.10', dst: '185.1.2.3', hostHeader: 'x.test', directIp: false, userAgent: 'python-requests/2.31' });
+    const odd = pairOf(t, flow(2, '10.0.0.10', '185.1.2.3', 443));
+    const usual = pairOf(t, flow(2, '10.0.0.11', '93.1.1.7', 443));
+    expect(odd.raw.tls_client).toBe(1);
+    expect(odd.raw.user_agent).toBe(1);
+    expect(usual.raw.tls_client).toBeLessThanOrEqual(1 / 12);
+    const p = (raw: PairEvidence['raw'], s: 'tls_client' | 'user_agent') => scoreEvidence(withLogs, raw).terms.find((x) => x.scorer === s)!.p;
+    expect(p(odd.raw, 'tls_client')).toBeLessThan(0.01);
+    expect(p(odd.raw, 'user_agent')).toBeLessThan(0.01);
+    expect(p(usual.raw, 'tls_client')).toBe(1);
+  });
+});
+
 describe('calibration', () => {
   it('tail probabilities are empirical and never zero', () => {
     const t = fitTail([0, 0, 1, 2, 3]);
     expect(tailP(t, 0)).toBe(1);
     expect(tailP(t, 3)).toBeCloseTo(2 / 6);
-    expect(tailP(t, 99)).toBeCloseTo(1 / 6);
+    // Beyond the largest value: a Pareto tail (p ∝ max/x), bounded at min(1000, n+1)× below 1/(n+1).
+    expect(tailP(t, 6)).toBeCloseTo(1 / 12);
+    expect(tailP(t, 99)).toBeCloseTo(1 / 36); // bound for n = 5: 1/(6·6)
+    const big = fitTail(Array.from({ length: 5000 }, (_, i) => i % 10));
+    expect(tailP(big, 90)).toBeCloseTo(9 / 90 / 5001);
+    expect(tailP(big, 1e9)).toBeCloseTo(1 / 1000 / 5001);
   });
   it('truncated Fisher ignores unremarkable scorers', () => {
     expect(combine([0.5, 0.9, 1], 0.05)).toBe(0);

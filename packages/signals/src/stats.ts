@@ -18,14 +18,27 @@ export interface Dispersion {
   bowley: number;
 }
 
+/** Scratch buffers for dispersion: grown to the largest sample seen, reused (no garbage per call). */
+let scratch = new Float64Array(64);
+let scratchDev = new Float64Array(64);
+
 /** Median, MAD and Bowley skew of `values` (copied and sorted: O(k log k) for a ring of k). */
 export function dispersion(values: ArrayLike<number>): Dispersion {
-  const s = Float64Array.from(values).sort();
+  const n = values.length;
+  if (scratch.length < n) {
+    scratch = new Float64Array(n);
+    scratchDev = new Float64Array(n);
+  }
+  const s = scratch.subarray(0, n);
+  for (let i = 0; i < n; i++) s[i] = values[i]!;
+  s.sort();
   const median = sortedQuantile(s, 0.5);
   const q1 = sortedQuantile(s, 0.25);
   const q3 = sortedQuantile(s, 0.75);
   const bowley = q3 - q1 > 0 ? (q3 + q1 - 2 * median) / (q3 - q1) : 0;
-  const dev = s.map((v) => Math.abs(v - median)).sort();
+  const dev = scratchDev.subarray(0, n);
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(s[i]! - median);
+  dev.sort();
   return { median, mad: sortedQuantile(dev, 0.5), bowley };
 }
 

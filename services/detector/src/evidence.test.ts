@@ -102,4 +102,25 @@ describe('evidence analyzer', () => {
     expect(get('inbound-scan').threat?.technique?.id).toEqual(['T1595']);
     expect(get('dga-nxdomain').threat?.technique?.subtechnique?.id).toEqual(['T1568.002']);
   });
+
+  it('a batch handled again (the bus retrying or bisecting it) is not counted twice, and its alerts come again', async () => {
+    const r = rng(11);
+    const c2: EcsEvent[] = [];
+    for (let ts = T0 + 3600, i = 0; i < 48; i++, ts += 300 * (1 + (r() * 2 - 1) * 0.05)) c2.push(conn(ts, '10.0.0.9', '185.220.1.3', 4433, { ob: 700, rb: 300 }));
+    const nx = Array.from({ length: 40 }, (_, i) => dns(T0 + 500 + i, '10.0.0.6', `q${i}zz.biz`, 'NXDOMAIN'));
+    const batch = byTime([...office(5).slice(0, 500), ...c2, ...nx]);
+    const tracker = new EvidenceTracker({ usage: reference.usage });
+    const a = evidenceAnalyzer({ current: () => model, tracker, origin: { soc: 'test' }, tlp: 'AMBER' });
+    const first = new Map((await a.analyze(batch)).map((x) => [x.id, x]));
+    const pair = tracker.pair('10.0.0.9', '185.220.1.3')!;
+    const snapshot = { flows: pair.flows, burst: pair.raw.burst, beacon: pair.raw.beacon, nx: tracker.hostActivity('10.0.0.6')!.nxMax };
+    expect(snapshot.flows).toBe(48);
+    // The whole batch again (a retry), then its halves (bisection): nothing is observed twice.
+    const again = [...(await a.analyze(batch)), ...(await a.analyze(batch.slice(0, 300))), ...(await a.analyze(batch.slice(300)))];
+    expect({ flows: pair.flows, burst: pair.raw.burst, beacon: pair.raw.beacon, nx: tracker.hostActivity('10.0.0.6')!.nxMax }).toEqual(snapshot);
+    // Every alert of the first attempt (lost if that attempt failed) is emitted again, same id.
+    const ids = new Set(again.map((x) => x.id));
+    for (const [id, x] of first) expect(ids.has(id), `${x.rule.id} ${x.source?.ip} ${x.destination?.ip}`).toBe(true);
+    expect(again.find((x) => x.destination?.ip === '185.220.1.3')?.count).toBe(48);
+  });
 });

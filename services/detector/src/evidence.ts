@@ -2,7 +2,7 @@ import { FlowFeatureExtractor, flowFromEvent, type Flow } from '@soc/features';
 import type { AnomalyModel } from '@soc/model';
 import { alertId, type Alert, type EcsEvent, type Severity } from '@soc/schema';
 import {
-  EvidenceTracker, LruMap, contextFromEvent, scoreEvidence,
+  EvidenceTracker, LruMap, contextFromEvent, evidenceStatistic, scoreEvidence,
   type EvidenceCalibration, type EvidenceTerm, type HostActivity, type InboundActivity, type PairEvidence,
 } from '@soc/signals';
 import type { Metrics } from '@soc/telemetry';
@@ -22,9 +22,12 @@ export interface EvidenceAnalyzerOptions extends AlertContext {
   current: () => EvidenceModel;
   tracker: EvidenceTracker;
   metrics?: Metrics;
+  /** Event ids remembered to recognise a batch handled again (default 50 000: 25 batches of 2 000). */
+  replayWindow?: number;
 }
 
 const DAY = 86_400;
+const HOST_KINDS = ['scan', 'dga'] as const;
 const iso = (ts: number) => new Date(ts * 1000).toISOString();
 
 /** Severity follows the evidence: how far past the threshold, and how many independent signs agree. */
@@ -49,6 +52,10 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
   const daily = { day: -1, opened: 0 };
   /** Host-level alerts (key → the figure last shown); one per host and day, so bounded by hosts × kinds. */
   const shown = new LruMap<string, number>(100_000);
+  /** The last host-level alert per key, to emit again when a batch is handled again. */
+  const lastHostAlert = new LruMap<string, Alert>(10_000);
+  /** Ids of the events observed lately: a batch the bus hands over again is not counted twice. */
+  const seen = new LruMap<string, true>(o.replayWindow ?? 50_000);
 
   function budgetLeft(c: EvidenceCalibration, ts: number): boolean {
     const day = Math.floor(ts / DAY);
@@ -73,7 +80,9 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
     const c = m.calibration;
     const active = terms.filter((t) => t.p <= c.tau && t.raw > 0).sort((a, b) => a.p - b.p);
     const ex = explainPair(p, active, statistic, c);
-    const a = seed(alertId('evidence', 'c2-pair', `${p.host}|${p.dest}|${p.first}`), p.raisedAt, p.first, p.last, { id: 'c2-pair', name: ex.title, category: 'command-and-control' }, m);
+    // The id is a hash of the episode: computed once, not per update.
+    p.alertId ||= alertId('evidence', 'c2-pair', `${p.host}|${p.dest}|${p.first}`);
+    const a = seed(p.alertId, p.raisedAt, p.first, p.last, { id: 'c2-pair', name: ex.title, category: 'command-and-control' }, m);
     a.severity = evidenceSeverity(statistic, c.threshold, active.length);
     a.score = Math.min(1, statistic / (statistic + c.threshold + 1e-9));
     a.message = ex.summary;
@@ -88,7 +97,6 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
   }
 
   function hostAlert(kind: 'scan' | 'inbound-scan' | 'dga', h: HostActivity, ts: number, m: EvidenceModel): Alert | null {
-    const key = `${kind}|${h.host}|${h.day}`;
     const c = m.calibration;
     // A scan is wide (many addresses/ports in an hour) or deep (many ports of one address in a day).
     // Inbound, deep scans of one of our hosts are background noise the per-host alert already counts.
@@ -97,6 +105,7 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
     const value = kind === 'dga' ? h.nxMax : vertical ? h.verticalMax : h.fanoutMax;
     const limit = kind === 'dga' ? c.nxdomainPer10Min : vertical ? deep : c.scanFanout;
     if (value <= limit) return null;
+    const key = `${kind}|${h.host}|${h.day}`;
     // Re-emit only when the figure has grown by half since the last emission.
     if (value < 1.5 * (shown.get(key) ?? 0)) return null;
     shown.set(key, value);
@@ -123,6 +132,7 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
     }
     a.score = Math.min(1, value / (value + limit));
     a.explanation = { summary: a.message, values: { value, limit } };
+    lastHostAlert.set(key, a);
     return a;
   }
 
@@ -144,7 +154,17 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
     a.message = `${x.host} is reachable from the Internet: ${n} distinct sources probed it today (${x.flows} inbound flows); top sources ${top}; ports ${ports}. Inbound noise, not command and control: reported once per host and day`;
     a.explanation = { summary: a.message, values: { sources: n, flows: x.flows } };
     a.threat = threatOf([['T1595', 'Active Scanning']], [['TA0043', 'Reconnaissance']]);
+    lastHostAlert.set(key, a);
     return a;
+  }
+
+  /** An alerted pair's alert as it stands now: the re-emission of a batch handled again. */
+  function reemitPair(f: Flow, m: EvidenceModel, out: Map<string, Alert>): void {
+    const p = o.tracker.pair(f.srcIp, f.dstIp);
+    if (!p?.alerted) return;
+    const { statistic, terms } = scoreEvidence(m.calibration, p.raw);
+    const a = pairAlert(p, terms, Math.max(statistic, p.emittedBest), m);
+    out.set(a.id, a);
   }
 
   return {
@@ -152,51 +172,86 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
     async analyze(events) {
       const m = o.current();
       const c = m.calibration;
-      const flows: { e: EcsEvent; f: Flow; v?: Float32Array }[] = [];
+      // Parallel arrays, no object per flow. `again`: the event was already observed — the bus
+      // retries or bisects a batch a handler failed on — so the stateful tracker must not count
+      // it twice (a retried batch would otherwise double every count and burst); its alerts,
+      // lost with the failed attempt, are emitted again instead (same ids: an upsert).
+      const fl: Flow[] = [];
+      const ev: EcsEvent[] = [];
+      const again: boolean[] = [];
+      const vecs: Float32Array[] = [];
       for (const e of events) {
+        const id = e.event.id;
+        const dup = seen.get(id) !== undefined;
+        if (!dup) seen.set(id, true);
         const f = flowFromEvent(e);
-        if (f) flows.push({ e, f, ...(m.model ? { v: Float32Array.from(extractor.push(f)) } : {}) });
-        else {
+        if (f) {
+          fl.push(f);
+          ev.push(e);
+          again.push(dup);
+          if (m.model && !dup) vecs.push(Float32Array.from(extractor.push(f)));
+        } else if (!dup) {
           const ctx = contextFromEvent(e);
           if (ctx) o.tracker.observeContext(ctx);
         }
       }
-      if (!flows.length) return [];
-      const ae = m.model ? await m.model.rawScores(flows.map((x) => x.v!)) : undefined;
-      o.metrics?.flowsScored.inc(flows.length);
+      if (!fl.length) return [];
+      const ae = m.model && vecs.length ? await m.model.rawScores(vecs) : undefined;
+      o.metrics?.flowsScored.inc(fl.length);
       const out = new Map<string, Alert>();
-      flows.forEach(({ e, f }, i) => {
+      let scored = 0;
+      for (let i = 0; i < fl.length; i++) {
+        const f = fl[i]!;
+        if (again[i]) {
+          const dir = o.tracker.direction(f);
+          if (dir === 'outbound') reemitPair(f, m, out);
+          // Host-level alerts of the day this flow was counted in.
+          const day = Math.floor(f.ts / DAY);
+          const keys = dir === 'inbound' ? [`inbound-scan|${f.srcIp}|${day}`, `inbound|${f.dstIp}|${day}`] : HOST_KINDS.map((k) => `${k}|${f.srcIp}|${day}`);
+          for (const k of keys) {
+            const a = lastHostAlert.get(k);
+            if (a) out.set(a.id, a);
+          }
+          continue;
+        }
+        const anomaly = ae ? ae[scored++]! : 0;
         const x = o.tracker.observe(f);
         if (x.kind === 'inbound') {
-          for (const a of [inboundAlert(x.inbound, f.ts, m), hostAlert('inbound-scan', x.source, f.ts, m)]) if (a) out.set(a.id, a);
-          return;
+          const a = inboundAlert(x.inbound, f.ts, m);
+          if (a) out.set(a.id, a);
+          const b = hostAlert('inbound-scan', x.source, f.ts, m);
+          if (b) out.set(b.id, b);
+          continue;
         }
-        if (x.kind === 'none') return;
-        const h = o.tracker.hostActivity(f.srcIp);
-        if (h) for (const k of ['scan', 'dga'] as const) {
-          const a = hostAlert(k, h, f.ts, m);
+        if (x.kind === 'none') continue;
+        for (const k of HOST_KINDS) {
+          const a = hostAlert(k, x.host, f.ts, m);
           if (a) out.set(a.id, a);
         }
-        if (x.kind !== 'outbound') return;
+        if (x.kind !== 'outbound') continue;
         const p = x.pair;
-        if (p.events.length < (p.alerted ? 1000 : 8)) p.events.push(e.event.id);
-        const { statistic, terms } = scoreEvidence(c, { ...p.raw, anomaly: ae ? ae[i]! : 0 });
+        if (p.events.length < (p.alerted ? 1000 : 8)) p.events.push(ev[i]!.event.id);
+        // The autoencoder scores this flow, not the episode: it replaces the previous flow's value.
+        p.raw.anomaly = anomaly;
+        const statistic = evidenceStatistic(c, p.raw);
         if (statistic > p.best) p.best = statistic;
-        if (statistic <= c.threshold) return;
+        if (statistic <= c.threshold) continue;
+        if (p.alerted && !(p.flows >= 2 * p.emittedFlows || statistic > p.emittedBest + 2 || (f.ts - p.emittedAt >= 3600 && p.flows > p.emittedFlows))) continue;
+        const { terms } = scoreEvidence(c, p.raw);
         if (!p.alerted) {
           const severe = evidenceSeverity(statistic, c.threshold, terms.filter((t) => t.p <= c.tau && t.raw > 0).length);
-          if (!budgetLeft(c, f.ts) && severe !== 'high' && severe !== 'critical') return;
+          if (!budgetLeft(c, f.ts) && severe !== 'high' && severe !== 'critical') continue;
           daily.opened++;
           p.alerted = true;
           // A conn record exists once the connection ends: that is when the detector could know.
           p.raisedAt = f.ts + f.duration;
-        } else if (!(p.flows >= 2 * p.emittedFlows || statistic > p.emittedBest + 2 || (f.ts - p.emittedAt >= 3600 && p.flows > p.emittedFlows))) return;
+        }
         p.emittedFlows = p.flows;
         p.emittedBest = Math.max(p.emittedBest, statistic);
         p.emittedAt = f.ts;
         const a = pairAlert(p, terms, statistic, m);
         out.set(a.id, a);
-      });
+      }
       return [...out.values()];
     },
   };

@@ -1,5 +1,5 @@
 import type { Alert, Threat } from '@soc/schema';
-import { EvidenceTracker, registeredFor, type EvidenceCalibration, type EvidenceName, type EvidenceTerm, type PairEvidence } from '@soc/signals';
+import { BURST_TAU_S, EvidenceTracker, registeredFor, type EvidenceCalibration, type EvidenceName, type EvidenceTerm, type PairEvidence } from '@soc/signals';
 
 /** [technique id, name, sub-technique id?, sub-technique name?]. */
 type Technique = [string, string, string?, string?];
@@ -9,6 +9,7 @@ const TECHNIQUE: Record<EvidenceName, Technique> = {
   service_port: ['T1571', 'Non-Standard Port'],
   usage: ['T1071', 'Application Layer Protocol'],
   beacon: ['T1071', 'Application Layer Protocol'],
+  burst: ['T1071', 'Application Layer Protocol'],
   long_lived: ['T1071', 'Application Layer Protocol'],
   upload: ['T1041', 'Exfiltration Over C2 Channel'],
   rotation: ['T1008', 'Fallback Channels'],
@@ -17,6 +18,8 @@ const TECHNIQUE: Record<EvidenceName, Technique> = {
   tls_cert: ['T1573', 'Encrypted Channel', 'T1573.002', 'Asymmetric Cryptography'],
   direct_ip: ['T1071', 'Application Layer Protocol', 'T1071.001', 'Web Protocols'],
   rarity: ['T1071', 'Application Layer Protocol'],
+  tls_client: ['T1573', 'Encrypted Channel'],
+  user_agent: ['T1071', 'Application Layer Protocol', 'T1071.001', 'Web Protocols'],
   anomaly: ['T1071', 'Application Layer Protocol'],
 };
 
@@ -46,7 +49,7 @@ const span = (s: number) => (s >= 7200 ? `${num(s / 3600)} h` : s >= 120 ? `${nu
 const pv = (p: number) => `p=${p.toExponential(1)}`;
 
 /** One plain-language clause per piece of evidence, with its numbers. */
-function clause(t: EvidenceTerm, p: PairEvidence): string {
+function clause(t: EvidenceTerm, p: PairEvidence, c: EvidenceCalibration): string {
   const svc = p.service === '-' ? 'an unidentified protocol' : p.service.toUpperCase();
   switch (t.scorer) {
     case 'service_port': {
@@ -59,6 +62,8 @@ function clause(t: EvidenceTerm, p: PairEvidence): string {
       const iv = EvidenceTracker.intervals(p);
       return `repeats every ${span(iv.median)} ±${num((100 * iv.mad) / Math.max(iv.median, 1e-9))}% (median and MAD of the last ${iv.n} intervals; active in ${p.hoursActive} clock hours)`;
     }
+    case 'burst':
+      return `about ${num(t.raw)} connections within ${span(BURST_TAU_S)} (decayed count; the densest benign reference pair reached ${num(c.tails.burst?.values.at(-1) ?? 0)})`;
     case 'long_lived':
       return `a session held open ${span(p.longest)} with under 200 B/s`;
     case 'upload':
@@ -75,6 +80,10 @@ function clause(t: EvidenceTerm, p: PairEvidence): string {
       return 'HTTP addressed to the bare IP (Host header is an address)';
     case 'rarity':
       return 'no other internal host talks to it';
+    case 'tls_client':
+      return `its TLS client fingerprint (JA4/JA3) is used by ${p.clientHosts?.length ?? 0} internal host(s) only`;
+    case 'user_agent':
+      return `HTTP User-Agent "${p.agent.slice(0, 120)}" is used by ${p.agentHosts?.length ?? 0} internal host(s) only`;
     case 'anomaly':
       return `unusual for this site's flow model (reconstruction error ${num(t.raw)})`;
   }
@@ -84,6 +93,7 @@ const TITLE: Record<EvidenceName, string> = {
   service_port: 'protocol on a non-standard port',
   usage: 'rare protocol and port',
   beacon: 'beaconing',
+  burst: 'dense burst of connections',
   long_lived: 'long-lived quiet session',
   upload: 'upload-heavy channel',
   rotation: 'rotating destinations on one port',
@@ -92,6 +102,8 @@ const TITLE: Record<EvidenceName, string> = {
   tls_cert: 'suspicious TLS certificate',
   direct_ip: 'HTTP to a bare IP',
   rarity: 'rare destination',
+  tls_client: 'rare TLS client',
+  user_agent: 'rare User-Agent',
   anomaly: 'site model anomaly',
 };
 
@@ -99,7 +111,7 @@ const TITLE: Record<EvidenceName, string> = {
 export function explainPair(p: PairEvidence, active: EvidenceTerm[], statistic: number, c: EvidenceCalibration): { title: string; summary: string; explanation: Alert['explanation'] } {
   const port = p.ports[0] ?? 0;
   const where = `${p.host} → ${p.dest}:${p.ports.join(',')}/${p.proto}${p.service !== '-' ? ` (${p.service})` : ''}`;
-  const clauses = active.map((t) => `${clause(t, p)} (${pv(t.p)})`);
+  const clauses = active.map((t) => `${clause(t, p, c)} (${pv(t.p)})`);
   const registered = p.service !== '-' ? registeredFor(p.service, p.proto, port) : undefined;
   const summary =
     `${where}: ${p.flows} connection(s) over ${span(Math.max(0, p.last - p.first))} since ${new Date(p.first * 1000).toISOString()}; ` +

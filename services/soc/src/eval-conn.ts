@@ -11,10 +11,10 @@ import { EvidenceTracker, WELL_KNOWN_PORTS, type EvidenceBudget, type EvidenceOp
 import { evidenceAnalyzer, loadSiteModel, type EvidenceModel } from '@soc/svc-detector';
 import { fitSite } from '@soc/models/site';
 import { loadReference } from '@soc/models/evidence';
-import { flowsOf, readZeekEvents } from '@soc/models/zeek-files';
+import { contextsOf, flowsOf, readZeekEvents } from '@soc/models/zeek-files';
 import { modelFile, modelsDir } from '@soc/model';
 
-export { flowsOf, readZeekEvents };
+export { contextsOf, flowsOf, readZeekEvents };
 
 /** Per-flow labels: `uid<TAB or ,>label[<sep>detail]` lines (a header line is skipped), .gz too. */
 export async function readLabels(file: string): Promise<Map<string, string>> {
@@ -134,7 +134,7 @@ export const shippedModel = (): EvidenceModel => ({ version: 'evidence-reference
 
 /** Fits a site model on the events into `dir` and loads it. */
 export async function fitAndLoad(events: EcsEvent[], dir: string, version: string, sources: string[], budget?: EvidenceBudget, tracker: EvidenceOptions = {}): Promise<EvidenceModel> {
-  const { onnxPath } = await fitSite(flowsOf(events), dir, { version, sources, tracker, ...(budget ? { budget } : {}) });
+  const { onnxPath } = await fitSite(flowsOf(events), dir, { version, sources, contexts: contextsOf(events), tracker, ...(budget ? { budget } : {}) });
   return loadSiteModel(onnxPath);
 }
 

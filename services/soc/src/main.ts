@@ -1,6 +1,6 @@
 import { loadConfig, type SocConfig } from '@soc/config';
 import { createLogger } from '@soc/telemetry';
-import { SERVICES, startServices, type ServiceName } from './runtime.ts';
+import { SERVICES, type ServiceName } from './service-names.ts';
 import { COMMANDS } from './commands.ts';
 import { EXIT_USAGE, UsageError, parseFlags, reportError, version, wantsHelp } from './cli.ts';
 
@@ -35,6 +35,8 @@ function serviceConfig(argv: string[], command: string): { cfg: SocConfig } {
 async function runServices(services: readonly ServiceName[], argv: string[], command: string): Promise<void> {
   const { cfg } = serviceConfig(argv, command);
   const logger = createLogger(services.length === 1 ? `soc-${services[0]}` : 'soc');
+  // Loaded here, not at the top: help and usage errors answer without loading every service.
+  const { startServices } = await import('./runtime.ts');
   const running = await startServices(cfg, services, logger);
   if (running.credentialsCreated) logger.info({ path: running.credentialsPath }, 'created an analyst and a sensor token and the admin console user; keep this file secret');
   const web = services.includes('api') && running.urls.api ? { console: `${running.urls.api}/`, ...(running.initialAdmin ? { admin: { user: running.initialAdmin, password_in: running.credentialsPath } } : {}) } : {};

@@ -3,13 +3,13 @@ import { loadConfig } from '@soc/config';
 import { ConfigError } from '@soc/errors';
 import { activateModel, listModelVersions, modelsDir, rollbackModel } from '@soc/model';
 import { fitSite } from '@soc/models/site';
+import { describeReference } from '@soc/models/evidence';
 import { flowFromEvent } from '@soc/features';
 import { EcsEvent, TOPICS, decodeJson } from '@soc/schema';
 import { createLogger } from '@soc/telemetry';
 import type { SocConfig } from '@soc/config';
 import { openBus } from './backends.ts';
-import { budgetFromFlags, flowsOf, readZeekEvents } from './eval-conn.ts';
-import { SHIPPED_MODEL } from './runtime.ts';
+import { budgetFromFlags, contextsOf, flowsOf, readZeekEvents } from './eval-conn.ts';
 
 /**
  * The flow events of the bus's event topic with `@timestamp` in [from, to), in time order: the
@@ -79,13 +79,13 @@ export async function modelCommand(argv: string[]): Promise<number> {
       if (!events.length) throw new ConfigError('no flow events to fit on', fromTopic ? 'from' : 'file');
       const sources = fromTopic ? [`topic:${TOPICS.events}[${new Date(from).toISOString()}, ${new Date(to).toISOString()})`] : positionals;
       const budget = budgetFromFlags(values);
-      const { metadata } = await fitSite(flowsOf(events), dir, { version, sources, tracker: { internalCidrs: cfg.detector.internalCidrs }, ...(budget ? { budget } : {}) });
+      const { metadata } = await fitSite(flowsOf(events), dir, { version, sources, contexts: contextsOf(events), tracker: { internalCidrs: cfg.detector.internalCidrs }, ...(budget ? { budget } : {}) });
       await activateModel(dir, version);
       out({ fitted: version, active: true, dir, threshold: metadata.site.threshold, budget: metadata.site.budget, baseline: metadata.site.baseline });
       return 0;
     }
     case 'list':
-      out({ dir, models: await listModelVersions(dir, cfg.detector.modelPath ?? SHIPPED_MODEL) });
+      out({ dir, models: await listModelVersions(dir, cfg.detector.modelPath ?? describeReference()) });
       return 0;
     case 'rollback':
       out({ active: await rollbackModel(dir, positionals[0]) });

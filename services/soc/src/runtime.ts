@@ -22,10 +22,11 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { ParsePool } from './parse-pool.ts';
 
 import { SHIPPED_MODEL } from './stages.ts';
+import { describeReference } from '@soc/models/evidence';
 export { SHIPPED_MODEL };
 
-export const SERVICES = ['collector', 'detector', 'indexer', 'api', 'federation'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+import type { ServiceName } from './service-names.ts';
+export { SERVICES, type ServiceName } from './service-names.ts';
 
 export interface Running {
   urls: Partial<Record<'api' | 'collector' | 'ops', string>>;
@@ -199,7 +200,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
         secureCookies: cfg.api.tls !== undefined,
       });
       // Console routes first: /v1/alerts/stream must win over /v1/alerts/:id.
-      routes.api = [...console_, ...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? SHIPPED_MODEL) }), ...federation.routes];
+      routes.api = [...console_, ...apiRoutes({ store, bus, metrics, models: () => listModelVersions(modelsDir(cfg.dataDir), cfg.detector.modelPath ?? describeReference()) }), ...federation.routes];
     }
 
     const urls: Running['urls'] = {};
