@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openEmbeddedBus } from '@soc/bus';
+import { TOPICS } from '@soc/schema';
 import { api, eveAlert, startSoc, waitFor } from '../helpers/soc-process.ts';
 
 /**
@@ -36,11 +38,18 @@ describe('crash safety', () => {
       expect(accepted.length).toBeGreaterThan(0);
 
       soc = await startSoc({ dataDir: dir });
+      // Read beside the running process (SQLite WAL): whether the detector and the indexer have
+      // consumed everything on the bus, including events appended whose 202 the kill cut off.
+      const bus = openEmbeddedBus({ path: join(dir, 'bus.db') });
       try {
+        const drained = async () =>
+          (await bus.lag('soc-detector', TOPICS.events)).every((p) => p.lag === 0) && (await bus.lag('soc-indexer', TOPICS.alerts)).every((p) => p.lag === 0);
+        // Counted only once nothing is left to index, so alerts still arriving cannot skew it.
         const total = await waitFor(async () => {
+          if (!(await drained())) return undefined;
           const r = await api(soc.url, soc.analystToken, '/v1/alerts?rule_id=4000001&limit=1');
           return r.body.total >= accepted.length ? r.body.total : undefined;
-        }, `${accepted.length} alerts after restart`, 60_000);
+        }, `${accepted.length} alerts after restart, bus drained`, 60_000);
         // Events sent but never acknowledged may or may not be there; acknowledged ones must be, once each.
         const ids = new Set<string>();
         const perPort = new Map<number, number>();
@@ -60,6 +69,7 @@ describe('crash safety', () => {
         const missing = accepted.filter((i) => perPort.get(40000 + i) !== 1);
         expect(missing).toEqual([]);
       } finally {
+        await bus.close();
         expect(await soc.stop()).toBe(0);
       }
     } finally {
