@@ -84,8 +84,14 @@ export type RecordOutcome = { ok: true; record: ZeekRecord } | { ok: false; reas
 
 /** A parsed Zeek JSON object to the internal record; the path from `_path`, the hint or the fields. */
 export function zeekRecordFromJson(obj: Rec, hintPath?: string): RecordOutcome {
-  const flat: Rec = {};
-  flatten(obj, '', flat);
+  // Zeek's JSON writer already writes dotted names; only nested input needs a flattened copy.
+  let flat = obj;
+  for (const k in obj) {
+    if (isRecord(obj[k])) {
+      flatten(obj, '', (flat = {}));
+      break;
+    }
+  }
   const declared = typeof flat._path === 'string' ? flat._path : undefined;
   const path = declared ?? hintPath ?? inferZeekPath(flat) ?? 'unknown';
   if (!ZEEK_PATH_RE.test(path)) return { ok: false, reason: `zeek: invalid log path ${JSON.stringify(path.slice(0, 64))}` };
