@@ -72,9 +72,11 @@ function matcherOf(q: EventHuntQuery, nowMs: number): Matcher {
   return (doc) => evaluate(tree, doc, nowMs);
 }
 
+/** `@timestamp` in ms; -Infinity when absent or unreadable, so such events sort last and have no bucket. */
 const timeOf = (doc: Record<string, unknown>): number => {
   const t = doc['@timestamp'];
-  return typeof t === 'string' ? Date.parse(t) : NaN;
+  const ms = typeof t === 'string' ? Date.parse(t) : NaN;
+  return Number.isFinite(ms) ? ms : -Infinity;
 };
 
 /** Runs one hunt; a bad query throws `QueryError` (400 with its position at the API). */
@@ -115,7 +117,10 @@ export async function huntEvents(bus: Bus, q: EventHuntQuery, limits: HuntLimits
     }
     if (!match(d)) return;
     matched++;
-    if (Number.isFinite(t)) buckets.set(Math.floor(t / step) * step, (buckets.get(Math.floor(t / step) * step) ?? 0) + 1);
+    if (Number.isFinite(t)) {
+      const bucket = Math.floor(t / step) * step;
+      buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1);
+    }
     pending?.delete((d.event as { id: string }).id);
     // Each partition is read newest first, so the overall newest `limit` are among each one's first `limit`.
     if (kept.n < q.limit) {
@@ -129,8 +134,9 @@ export async function huntEvents(bus: Bus, q: EventHuntQuery, limits: HuntLimits
     let pos = p.end;
     let left = share;
     while (left > 0 && pos > 0) {
-      if (Date.now() > deadline || pending?.size === 0) {
-        partial = pending?.size !== 0;
+      if (pending?.size === 0) break;
+      if (Date.now() > deadline) {
+        partial = true;
         break;
       }
       const from = Math.max(0, pos - Math.min(chunk, left));
@@ -148,8 +154,10 @@ export async function huntEvents(bus: Bus, q: EventHuntQuery, limits: HuntLimits
     }
     if (pos > 0 && left <= 0) partial = true;
   }
+  // Every id asked for was found: nothing is missing, however much was left unread.
+  if (pending?.size === 0) partial = false;
 
-  hits.sort((a, b) => (Number.isFinite(b.t) ? b.t : -Infinity) - (Number.isFinite(a.t) ? a.t : -Infinity));
+  hits.sort((a, b) => b.t - a.t || 0); // `|| 0`: two events without a time (-Infinity - -Infinity is NaN)
   return {
     events: hits.slice(0, q.limit).map((h) => h.doc),
     matched,
