@@ -178,7 +178,9 @@ describe('fault injection', () => {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt], { stdio: 'pipe' });
     } catch (err) {
-      return ctx.skip(`cannot mount a tmpfs to fill (needs root/CAP_SYS_ADMIN): ${(err as Error).message.split('\n')[0]}`);
+      const why = `cannot mount a tmpfs to fill (needs root/CAP_SYS_ADMIN): ${(err as Error).message.split('\n')[0]}`;
+      console.warn(`faults: full-disk case skipped — ${why}`);
+      return ctx.skip(why);
     }
     let soc: SocProcess | undefined;
     try {
