@@ -317,6 +317,37 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
       expect((await store.search(q({ status: ['in_progress'] }))).alerts.map((a) => a.id)).toContain(original.id);
     });
 
+    it('merges the same id several times in one batch as upserts one after another would', async () => {
+      const [base] = buildAlerts(1, 12);
+      // Two ids with the same history: one gets each version in its own upsert, the other all at once.
+      const versions = (id: string): Alert[] => [
+        { ...(base as Alert), id, message: 'first sighting', count: 2, first_seen: '2024-03-01T10:00:00Z', last_seen: '2024-03-01T10:00:00Z', related_events: ['b1'], status: 'new' },
+        { ...(base as Alert), id, message: 'second sighting', count: 1, first_seen: '2024-03-01T09:00:00Z', last_seen: '2024-03-01T11:00:00Z', related_events: ['b2', 'b1'], status: 'resolved' },
+        { ...(base as Alert), id, message: 'third sighting', count: 5, first_seen: '2024-03-01T09:30:00Z', last_seen: '2024-03-01T10:30:00Z', related_events: ['b3'], status: 'new' },
+      ];
+      for (const [one, many] of [
+        ['batch-merge-one-by-one', 'batch-merge-at-once'],
+        ['batch-merge-stored-one-by-one', 'batch-merge-stored-at-once'],
+      ] as const) {
+        if (one.includes('stored')) {
+          // Stored and triaged before: the batch merges onto the stored alert.
+          for (const id of [one, many]) {
+            await store.upsert([{ ...(base as Alert), id, message: 'stored sighting', related_events: ['b0'], status: 'new' }]);
+            await store.triage(id, { status: 'acknowledged', assignee: 'bob' }, 'bob');
+          }
+        }
+        for (const v of versions(one)) await store.upsert([v]);
+        expect(await store.upsert([...versions(many), { ...(base as Alert), id: 'batch-merge-other' }])).toEqual({ upserted: 4, failed: [] });
+        const sequential = await store.get(one);
+        expect(sequential?.message).toBe('third sighting');
+        expect(await store.get(many)).toEqual({ ...sequential, id: many });
+        // Searchable by the text it has now, not by what an earlier version said.
+        const found = (text: string) => store.search(q({ q: text, sort: 'score' })).then((r) => r.alerts.map((a) => a.id).filter((id) => id === one || id === many).sort());
+        expect(await found('third')).toEqual([one, many].sort());
+        expect(await found('first OR second')).toEqual([]);
+      }
+    });
+
     it('caps related_events at 1000, keeping the earliest', async () => {
       const [base] = buildAlerts(1, 6);
       const ev = (from: number, n: number) => Array.from({ length: n }, (_, i) => `ev-${from + i}`);

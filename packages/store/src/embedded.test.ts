@@ -46,6 +46,67 @@ describe('embedded: durability', () => {
   });
 });
 
+describe('embedded: the text index', () => {
+  /** FTS5's own check of an external-content index against its table (rank 1: compare every row's text). */
+  const integrity = (path: string, Database: typeof import('better-sqlite3')) => {
+    const db = new Database(path);
+    try {
+      db.prepare("INSERT INTO alerts_fts (alerts_fts, rank) VALUES ('integrity-check', 1)").run();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('finds every alert by its text right after its upsert, and stays exact through re-upserts, duplicates and triage', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const path = join(tempDir(), 'alerts.db');
+    const store = openEmbeddedStore({ path });
+    const base = buildAlerts(400, 21).map((a, i) => ({ ...a, message: `${a.message} marker${i}` }));
+    const hits = async (text: string) => (await store.search(AlertQuery.parse({ q: text, limit: 1000 }))).alerts.map((a) => a.id);
+    for (let b = 0; b < 8; b++) {
+      const fresh = base.slice(b * 50, b * 50 + 50);
+      // A batch: 50 new alerts, one of them three times with new text, and re-upserts of stored ones
+      // (half with new text, half unchanged).
+      const older = base.slice(0, b * 50).filter((_, i) => i % 7 === b % 7);
+      const reworded = older.filter((_, i) => i % 2 === 0).map((a) => ({ ...a, message: `${a.message} reworded${b}` }));
+      const dup = fresh[10]!;
+      const batch = [...fresh, ...reworded, ...older.filter((_, i) => i % 2 === 1), { ...dup, message: `${dup.message} again${b}` }, { ...dup, message: `${dup.message} last${b}` }];
+      expect(await store.upsert(batch)).toEqual({ upserted: batch.length, failed: [] });
+      for (const a of fresh) expect(await hits(a.message.split(' ').at(-1)!)).toEqual([a.id]);
+      expect(await hits(`reworded${b}`)).toEqual(expect.arrayContaining(reworded.map((a) => a.id)));
+      expect((await hits(`reworded${b}`)).length).toBe(reworded.length);
+      expect(await hits(`last${b}`)).toEqual([dup.id]);
+      expect(await hits(`again${b}`)).toEqual([]);
+      if (b % 3 === 0) await store.triage(fresh[0]!.id, { status: 'acknowledged', comment: 'seen' }, 'alice');
+      integrity(path, Database);
+    }
+    await store.close();
+  });
+
+  it('takes over a file whose rows were indexed by the former insert trigger', async () => {
+    const Database = (await import('better-sqlite3')).default;
+    const path = join(tempDir(), 'alerts.db');
+    const old = buildAlerts(30, 22).map((a) => ({ ...a, message: `${a.message} oldrow` }));
+    const next = buildAlerts(30, 23).map((a) => ({ ...a, message: `${a.message} newrow` }));
+    await openEmbeddedStore({ path }).close();
+    // Rows written as the previous release did: each indexed by a row trigger.
+    const db = new Database(path);
+    db.exec(`CREATE TRIGGER alerts_fts_insert AFTER INSERT ON alerts BEGIN
+      INSERT INTO alerts_fts (rowid, message, rule_name, summary) VALUES (new.seq, new.message, new.rule_name, new.summary); END`);
+    const insert = db.prepare(`INSERT INTO alerts (id, doc, ts_ms, first_seen_ms, last_seen_ms, severity, severity_rank, score, detector, rule_id, rule_name, message, summary, origin, tlp, status, count)
+      VALUES (?, ?, 0, 0, 0, 'low', 1, 0.5, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    for (const a of old) insert.run(a.id, JSON.stringify(a), a.detector, a.rule.id, a.rule.name, a.message, a.explanation.summary, a.origin.soc, a.tlp, a.status, a.count);
+    db.close();
+    // Opening drops the trigger before any write: new rows are indexed once, by their batch.
+    const store = openEmbeddedStore({ path });
+    await store.upsert([...next, ...old.slice(0, 5).map((a) => ({ ...a, message: a.message.replace('oldrow', 'newrow') }))]);
+    expect((await store.search(AlertQuery.parse({ q: 'newrow', limit: 1000 }))).total).toBe(35);
+    expect((await store.search(AlertQuery.parse({ q: 'oldrow', limit: 1000 }))).total).toBe(25);
+    await store.close();
+    integrity(path, Database);
+  });
+});
+
 describe('embedded: SQL translation of the query language', () => {
   it('binds every value as a parameter and quotes FTS5 phrases', () => {
     const sql = toSql(parseQuery('Port "lateral  MOVEMENT" exfil* -host.name:we[b* OR message:x source.ip:10.0.0.0/8'), 0);
