@@ -4,6 +4,7 @@ import { severityRank, type Alert } from '@soc/schema';
 import { AlertQuery, type AggregationRequest, type AlertQueryInput, type AlertStore, type Bucket } from './port.ts';
 import { buildAlerts, FIXTURE_START_MS } from './fixtures.ts';
 import { evaluate, parseQuery, QueryError } from '@soc/query';
+import { parseIp } from '@soc/netaddr';
 import { sortValue, timeMs } from './query.ts';
 import { ConflictError } from './triage.ts';
 
@@ -18,6 +19,13 @@ const q = (input: AlertQueryInput = {}): AlertQuery => AlertQuery.parse({ limit:
 
 // ---------------------------------------------------------------- oracle
 
+/** An address filter matches by value, whatever the spelling (Elasticsearch `ip` semantics). */
+function sameAddress(want: string | undefined, have: string | undefined): boolean {
+  if (want === undefined) return true;
+  const [w, h] = [parseIp(want), have === undefined ? undefined : parseIp(have)];
+  return w !== undefined && h !== undefined && w.version === h.version && w.value === h.value;
+}
+
 /** `now` of the oracle; relative times in the test table are far enough from the fixture to be stable. */
 export function oracleMatches(a: Alert, f: AlertQuery, nowMs = Date.now()): boolean {
   const ts = timeMs(a['@timestamp']);
@@ -28,9 +36,9 @@ export function oracleMatches(a: Alert, f: AlertQuery, nowMs = Date.now()): bool
     (f.to === undefined || ts < timeMs(f.to)) &&
     (f.severity_min === undefined || severityRank(a.severity) >= severityRank(f.severity_min)) &&
     eq(f.host, a.host?.name) &&
-    eq(f.source_ip, a.source?.ip) &&
-    eq(f.destination_ip, a.destination?.ip) &&
-    (f.ip === undefined || a.source?.ip === f.ip || a.destination?.ip === f.ip) &&
+    sameAddress(f.source_ip, a.source?.ip) &&
+    sameAddress(f.destination_ip, a.destination?.ip) &&
+    (f.ip === undefined || sameAddress(f.ip, a.source?.ip) || sameAddress(f.ip, a.destination?.ip)) &&
     anyOf(f.detector, a.detector) &&
     eq(f.rule_id, a.rule.id) &&
     anyOf(f.status, a.status) &&
@@ -145,6 +153,9 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
       { source_ip: '10.0.0.1' },
       { destination_ip: '2001:db8::1' },
       { ip: '10.0.0.2' },
+      // Other spellings of fixture addresses.
+      { destination_ip: '2001:0DB8:0:0:0:0:0:1' },
+      { ip: '::ffff:10.0.0.2' },
       { detector: 'rules,sigma' },
       { rule_id: 'anomaly-2' },
       { status: ['new', 'resolved'] },
