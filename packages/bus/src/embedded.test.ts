@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendUnavailableError } from '@soc/errors';
 import { createLogger } from '@soc/telemetry';
 import { busConformance, eventually } from './conformance.ts';
@@ -223,6 +223,98 @@ describe('embedded bus specifics', () => {
       const again = openEmbeddedBus({ path, logger });
       expect((await again.read('t')).map((r) => r.value)).toEqual(['kept']);
       await again.close();
+    });
+  });
+
+  describe('durability off the thread (WAL fdatasync)', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    /** Holds every fdatasync until released, recording which file it flushes. */
+    function holdFlushes() {
+      const held: { ino: number; done: () => void }[] = [];
+      const real = fs.fdatasync;
+      vi.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+        held.push({ ino: fs.fstatSync(fd).ino, done: () => real(fd, cb) });
+      }) as typeof fs.fdatasync);
+      return held;
+    }
+
+    it('resolves a send only after the WAL it was written to is flushed, and the sends committed meanwhile share the next flush', async () => {
+      const { dir, path } = tempDb();
+      dirs.push(dir);
+      const bus = openEmbeddedBus({ path, logger });
+      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+      const producer = await bus.producer();
+      const held = holdFlushes();
+      const state: string[] = [];
+      const first = producer.send('t', [{ key: null, value: 'a' }]).then(() => state.push('a'));
+      await eventually(() => held.length === 1, 5000, 'the first flush started');
+      expect(held[0]!.ino).toBe(fs.statSync(`${path}-wal`).ino);
+      // Committed (another connection reads it) but not flushed: not acknowledged.
+      const other = openEmbeddedBus({ path, logger });
+      expect((await other.read('t')).map((r) => r.value)).toEqual(['a']);
+      const later = [producer.send('t', [{ key: null, value: 'b' }]).then(() => state.push('b')), producer.send('t', [{ key: null, value: 'c' }]).then(() => state.push('c'))];
+      await new Promise((r) => setTimeout(r, 50));
+      expect(state).toEqual([]);
+      held[0]!.done();
+      await first;
+      expect(state).toEqual(['a']);
+      // b and c were committed while the first flush ran: one more flush covers both.
+      await eventually(() => held.length === 2, 5000, 'the second flush started');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(state).toEqual(['a']);
+      held[1]!.done();
+      await Promise.all(later);
+      expect(state.sort()).toEqual(['a', 'b', 'c']);
+      expect(held).toHaveLength(2);
+      vi.restoreAllMocks();
+      await other.close();
+      await bus.close();
+    });
+
+    it('fails a send whose flush fails with a retriable BackendUnavailableError', async () => {
+      const { dir, path } = tempDb();
+      dirs.push(dir);
+      const bus = openEmbeddedBus({ path, logger });
+      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+      const producer = await bus.producer();
+      vi.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+        cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+      }) as typeof fs.fdatasync);
+      const err = await producer.send('t', [{ key: null, value: 'x' }]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BackendUnavailableError);
+      expect((err as BackendUnavailableError).retriable).toBe(true);
+      expect((err as Error).message).toMatch(/flushing the log to disk failed: EIO/);
+      vi.restoreAllMocks();
+      await bus.close();
+    });
+
+    it("moves a consumer on only once its offset commit is flushed", async () => {
+      const { dir, path } = tempDb();
+      dirs.push(dir);
+      const bus = openEmbeddedBus({ path, logger });
+      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+      const producer = await bus.producer();
+      const consumer = await bus.consumer({ groupId: 'g', topics: ['t'] });
+      const handled: string[] = [];
+      await consumer.run(async (batch) => {
+        handled.push(...batch.map((r) => r.value));
+      });
+      const held = holdFlushes();
+      const sent = [producer.send('t', [{ key: null, value: 'a' }])];
+      // Committed records are readable before their flush: the consumer handles a, then its offset
+      // commit waits for a flush, and so does it.
+      await eventually(() => handled.length === 1, 5000, 'a handled');
+      sent.push(producer.send('t', [{ key: null, value: 'b' }]));
+      await new Promise((r) => setTimeout(r, 150));
+      expect(handled).toEqual(['a']);
+      vi.restoreAllMocks();
+      for (const h of held) h.done();
+      await Promise.all(sent);
+      await eventually(() => handled.length === 2, 5000, 'b handled once the commit of a is durable');
+      expect(handled).toEqual(['a', 'b']);
+      await consumer.stop();
+      await bus.close();
     });
   });
 
