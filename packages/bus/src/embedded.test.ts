@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendUnavailableError } from '@soc/errors';
 import { createLogger } from '@soc/telemetry';
 import { busConformance, eventually } from './conformance.ts';
-import { PAGE_SIZE, openEmbeddedBus, type EmbeddedBus } from './embedded.ts';
+import { PAGE_SIZE, openEmbeddedBus, type EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
 import type { ConsumedRecord } from './port.ts';
 
 const logger = createLogger('bus-test', { level: 'warn' });
@@ -138,6 +138,15 @@ describe('embedded bus specifics', () => {
     await holder.close();
   });
 
+  /** A new log with topic `t` (one partition) and a producer. */
+  async function freshLog(o: Partial<EmbeddedBusOptions> = {}) {
+    const { dir, path } = tempDb();
+    dirs.push(dir);
+    const bus = openEmbeddedBus({ path, logger, ...o });
+    await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+    return { bus, path, producer: await bus.producer() };
+  }
+
   describe('group commit', () => {
     function open(): EmbeddedBus {
       const { dir, path } = tempDb();
@@ -191,11 +200,7 @@ describe('embedded bus specifics', () => {
     });
 
     it('fails every send of a group with the retriable error when the write lock is held elsewhere', async () => {
-      const { dir, path } = tempDb();
-      dirs.push(dir);
-      const bus = openEmbeddedBus({ path, logger, busyTimeoutMs: 50 });
-      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
-      const producer = await bus.producer();
+      const { bus, path, producer } = await freshLog({ busyTimeoutMs: 50 });
       const { default: Database } = await import('better-sqlite3');
       const raw = new Database(path);
       raw.exec('BEGIN IMMEDIATE');
@@ -211,11 +216,7 @@ describe('embedded bus specifics', () => {
     });
 
     it('appends a send made just before close, and refuses one made after', async () => {
-      const { dir, path } = tempDb();
-      dirs.push(dir);
-      const bus = openEmbeddedBus({ path, logger });
-      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
-      const producer = await bus.producer();
+      const { bus, path, producer } = await freshLog();
       const before = producer.send('t', [{ key: null, value: 'kept' }]);
       await bus.close();
       expect(await before).toEqual([{ topic: 't', partition: 0, offset: 0 }]);
@@ -240,11 +241,7 @@ describe('embedded bus specifics', () => {
     }
 
     it('resolves a send only after the WAL it was written to is flushed, and the sends committed meanwhile share the next flush', async () => {
-      const { dir, path } = tempDb();
-      dirs.push(dir);
-      const bus = openEmbeddedBus({ path, logger });
-      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
-      const producer = await bus.producer();
+      const { bus, path, producer } = await freshLog();
       const held = holdFlushes();
       const state: string[] = [];
       const first = producer.send('t', [{ key: null, value: 'a' }]).then(() => state.push('a'));
@@ -273,11 +270,7 @@ describe('embedded bus specifics', () => {
     });
 
     it('fails a send whose flush fails with a retriable BackendUnavailableError', async () => {
-      const { dir, path } = tempDb();
-      dirs.push(dir);
-      const bus = openEmbeddedBus({ path, logger });
-      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
-      const producer = await bus.producer();
+      const { bus, producer } = await freshLog();
       vi.spyOn(fs, 'fdatasync').mockImplementation(((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
         cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
       }) as typeof fs.fdatasync);
@@ -290,11 +283,7 @@ describe('embedded bus specifics', () => {
     });
 
     it("moves a consumer on only once its offset commit is flushed", async () => {
-      const { dir, path } = tempDb();
-      dirs.push(dir);
-      const bus = openEmbeddedBus({ path, logger });
-      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
-      const producer = await bus.producer();
+      const { bus, producer } = await freshLog();
       const consumer = await bus.consumer({ groupId: 'g', topics: ['t'] });
       const handled: string[] = [];
       await consumer.run(async (batch) => {
