@@ -82,26 +82,37 @@ function jsonValue(key: string, v: unknown): ZeekValue | undefined {
 
 export type RecordOutcome = { ok: true; record: ZeekRecord } | { ok: false; reason: string };
 
+const NESTED = Symbol('nested');
+
+/**
+ * The record's fields in one pass: the fields, a rejection reason, or NESTED when a value is an
+ * object (the input must be flattened first).
+ */
+function recordFields(flat: Rec): Record<string, ZeekValue> | string | typeof NESTED {
+  const fields: Record<string, ZeekValue> = {};
+  for (const k in flat) {
+    const v = flat[k];
+    if (isRecord(v)) return NESTED;
+    if (WRITER_FIELDS.has(k)) continue;
+    const value = jsonValue(k, v);
+    if (value !== undefined) fields[k] = value;
+    else if (TIME_FIELDS.has(k) && v !== null) return `zeek: field ${k} is not a time: ${JSON.stringify(v).slice(0, 64)}`;
+  }
+  return fields;
+}
+
 /** A parsed Zeek JSON object to the internal record; the path from `_path`, the hint or the fields. */
 export function zeekRecordFromJson(obj: Rec, hintPath?: string): RecordOutcome {
   // Zeek's JSON writer already writes dotted names; only nested input needs a flattened copy.
   let flat = obj;
-  for (const k in obj) {
-    if (isRecord(obj[k])) {
-      flatten(obj, '', (flat = {}));
-      break;
-    }
+  let fields = recordFields(obj);
+  if (fields === NESTED) {
+    flatten(obj, '', (flat = {}));
+    // Flattened, the record holds no objects: the second pass gives fields or a reason.
+    fields = recordFields(flat) as Record<string, ZeekValue> | string;
   }
   const declared = typeof flat._path === 'string' ? flat._path : undefined;
   const path = declared ?? hintPath ?? inferZeekPath(flat) ?? 'unknown';
   if (!ZEEK_PATH_RE.test(path)) return { ok: false, reason: `zeek: invalid log path ${JSON.stringify(path.slice(0, 64))}` };
-  const fields: Record<string, ZeekValue> = {};
-  for (const k in flat) {
-    const v = flat[k];
-    if (WRITER_FIELDS.has(k)) continue;
-    const value = jsonValue(k, v);
-    if (value !== undefined) fields[k] = value;
-    else if (TIME_FIELDS.has(k) && v !== null) return { ok: false, reason: `zeek: field ${k} is not a time: ${JSON.stringify(v).slice(0, 64)}` };
-  }
-  return { ok: true, record: { path, fields } };
+  return typeof fields === 'string' ? { ok: false, reason: fields } : { ok: true, record: { path, fields } };
 }
