@@ -8,12 +8,12 @@ import { isRecord, type Rec } from './util.ts';
  * Object.assign, which hands that key to the prototype setter, as a copying merge always did.
  */
 export function mergeInto<T extends Rec>(base: T, layer: Rec): T {
-  const out: Rec = base;
+  const out: Rec = Object.hasOwn(base, '__proto__') ? Object.assign({}, base) : base;
   for (const k in layer) {
     const v = layer[k];
     if (v === undefined) continue;
     const prev = out[k];
-    out[k] = isRecord(prev) && isRecord(v) ? mergeInto(Object.hasOwn(prev, '__proto__') ? Object.assign({}, prev) : prev, v) : v;
+    out[k] = isRecord(prev) && isRecord(v) ? mergeInto(prev, v) : v;
   }
-  return base;
+  return out as T;
 }
