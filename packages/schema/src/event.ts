@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseIp } from '@soc/netaddr';
+import { isIp } from '@soc/netaddr';
 
 /**
  * The normalised event: a subset of the Elastic Common Schema (ECS 8.x/9.x). Field names are ECS
@@ -28,7 +28,7 @@ export const Timestamp = z.iso
 export const IpAddress = z
   .string()
   .max(64)
-  .refine((s) => !s.includes('%') && parseIp(s) !== undefined, 'not an IP address');
+  .refine((s) => !s.includes('%') && isIp(s), 'not an IP address');
 
 /** A count (bytes, packets, pids): a non-negative integer exact in a double (fits ES `long`). */
 export const Count = z.number().int().nonnegative();
