@@ -30,7 +30,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   stages: () => benchStages({ events: eventsOr(100_000) }),
   parsers: async () => benchParsers(),
   bus: async () => {
-    const r = await benchEmbeddedBus({ valueBytes: 1500, batchSize: 1000 });
+    const r = await benchEmbeddedBus({ records: eventsOr(200_000), valueBytes: 1500, batchSize: 1000 });
     const floor = sqliteInsertBaseline({ rows: r.records, valueBytes: r.valueBytes, batchSize: r.batchSize });
     return { ...r, sqliteInsertPerSec: Math.round(floor), appendRatioToSqlite: Number((r.appendPerSec / floor).toFixed(3)) };
   },

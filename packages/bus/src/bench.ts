@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createLogger } from '@soc/telemetry';
 import { openEmbeddedBus } from './embedded.ts';
 
@@ -13,7 +14,21 @@ export interface BusBenchResult {
   batchSize: number;
   valueBytes: number;
   appendPerSec: number;
+  /** This thread's busy time (event loop not idle: work, or blocked on the disk) per appended record, one sender. */
+  appendThreadUsPerRecord: number;
+  /** Four senders at once, as HTTP ingest appends (group commit): records/s and thread time per record. */
+  concurrentAppendPerSec: number;
+  concurrentAppendThreadUsPerRecord: number;
   consumePerSec: number;
+}
+
+/** Wall seconds and this thread's busy microseconds while `run` runs. */
+async function measured(run: () => Promise<void>): Promise<{ secs: number; busyUs: number }> {
+  const elu = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  await run();
+  const secs = (performance.now() - t0) / 1000;
+  return { secs, busyUs: performance.eventLoopUtilization(elu).active * 1000 };
 }
 
 export async function benchEmbeddedBus(o: { records?: number; batchSize?: number; valueBytes?: number; partitions?: number } = {}): Promise<BusBenchResult> {
@@ -23,16 +38,22 @@ export async function benchEmbeddedBus(o: { records?: number; batchSize?: number
   const dir = mkdtempSync(join(tmpdir(), 'soc-bus-bench-'));
   const bus = openEmbeddedBus({ path: join(dir, 'bench.db'), logger: createLogger('bus-bench', { level: 'warn' }) });
   try {
-    await bus.ensureTopics([{ name: 'bench', partitions: o.partitions ?? 4 }]);
+    await bus.ensureTopics([{ name: 'bench', partitions: o.partitions ?? 4 }, { name: 'bench-concurrent', partitions: o.partitions ?? 4 }]);
     const producer = await bus.producer();
     const value = 'x'.repeat(valueBytes);
     const batches = Array.from({ length: Math.ceil(records / batchSize) }, (_, b) =>
       Array.from({ length: Math.min(batchSize, records - b * batchSize) }, (_, i) => ({ key: `host-${(b * batchSize + i) % 5000}`, value })),
     );
 
-    const t0 = performance.now();
-    for (const batch of batches) await producer.send('bench', batch);
-    const appendSecs = (performance.now() - t0) / 1000;
+    const one = await measured(async () => {
+      for (const batch of batches) await producer.send('bench', batch);
+    });
+    let next = 0;
+    const four = await measured(async () => {
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (next < batches.length) await producer.send('bench-concurrent', batches[next++]!);
+      }));
+    });
 
     const consumer = await bus.consumer({ groupId: 'bench', topics: ['bench'], maxBatchSize: batchSize });
     let seen = 0;
@@ -45,7 +66,14 @@ export async function benchEmbeddedBus(o: { records?: number; batchSize?: number
     });
     const consumeSecs = (performance.now() - t1) / 1000;
     await consumer.stop();
-    return { records, batchSize, valueBytes, appendPerSec: Math.round(records / appendSecs), consumePerSec: Math.round(records / consumeSecs) };
+    return {
+      records, batchSize, valueBytes,
+      appendPerSec: Math.round(records / one.secs),
+      appendThreadUsPerRecord: Number((one.busyUs / records).toFixed(2)),
+      concurrentAppendPerSec: Math.round(records / four.secs),
+      concurrentAppendThreadUsPerRecord: Number((four.busyUs / records).toFixed(2)),
+      consumePerSec: Math.round(records / consumeSecs),
+    };
   } finally {
     await bus.close();
     rmSync(dir, { recursive: true, force: true });

@@ -97,6 +97,11 @@ export function parseIp(s: string): IpAddr | undefined {
   return v === undefined ? undefined : { version: 4, value: v };
 }
 
+/** Whether `s` is an address (what parseIp accepts), without building it: schema checks ask this of every event's addresses. */
+export function isIp(s: string): boolean {
+  return s.includes(':') ? parseV6(s) !== undefined : parseV4Number(s) !== undefined;
+}
+
 /** RFC 5952 text form for IPv6 (lowercase, longest zero run compressed), dotted quad for IPv4. */
 export function formatIp(ip: IpAddr): string {
   if (ip.version === 4) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.');

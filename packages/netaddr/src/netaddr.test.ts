@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CidrSet, normalizeIp, parseCidr, parseV4Number } from './index.ts';
+import { CidrSet, isIp, normalizeIp, parseCidr, parseIp, parseV4Number } from './index.ts';
 
 describe('IP parsing and CIDR matching', () => {
   it('canonicalises IPv4 and IPv6 (RFC 5952) and refuses ambiguous forms', () => {
@@ -28,6 +28,12 @@ describe('IP parsing and CIDR matching', () => {
     }
     expect(cases).toBeGreaterThan(3000);
     expect(parseV4Number('255.255.255.255')).toBe(0xffffffff);
+  });
+
+  it('isIp answers what parseIp accepts, without building the address', () => {
+    const samples = ['10.0.0.1', '::', '::1', '::ffff:192.0.2.1', '::ffff:300.0.2.1', 'fe80::1%eth0', '2001:db8::1:0:0:1', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1::2::3',
+      '010.0.0.1', '256.1.1.1', '1.2.3', '1.2.3.4.', 'host', '12:30', '', ':', '::g', '1.2.3.4:80', '0.0.0.0', '255.255.255.255', '\u0661.2.3.4'];
+    for (const s of samples) expect(isIp(s), s).toBe(parseIp(s) !== undefined);
   });
 
   it('matches IPv4, IPv6 and IPv4-mapped addresses against ranges', () => {

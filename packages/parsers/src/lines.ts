@@ -27,8 +27,18 @@ function forEachStructural(text: string, visit: (i: number, c: number) => boolea
   }
 }
 
+/** How many times `c` occurs in `text`, up to `limit` (indexOf scans natively). */
+function occurrences(text: string, c: string, limit: number): number {
+  let n = 0;
+  for (let i = text.indexOf(c); i >= 0 && n <= limit; i = text.indexOf(c, i + 1)) n++;
+  return n;
+}
+
 /** Whether JSON text nests arrays/objects deeper than `max` (checked before parsing or serialising). */
 export function jsonDepthExceeds(text: string, max: number): boolean {
+  // Nesting deeper than `max` needs more than `max` brackets: most lines have a few, and skip the scan.
+  const braces = occurrences(text, '{', max);
+  if (braces + occurrences(text, '[', max - braces) <= max) return false;
   let depth = 0;
   let exceeded = false;
   forEachStructural(text, (_, c) => {

@@ -4,15 +4,16 @@ import type { Draft } from './types.ts';
 import { isRecord } from './util.ts';
 
 /**
- * What every network event gets whatever its sensor: `network.community_id` (Community ID v1)
+ * Completes the draft in place with what every network event gets whatever its sensor: `network.community_id` (Community ID v1)
  * when the sensor did not send one, so an analyst can pivot between Zeek, Suricata and partner
  * data; `network.direction` from the configured internal networks when the sensor did not state
  * it (ECS values: internal, outbound, inbound, external), as Elastic's network_direction does.
  */
-export function enrichNetwork(draft: Draft, internal?: CidrSet): Draft {
+export function enrichNetwork(draft: Draft, internal?: CidrSet): void {
   const src = draft.source?.ip, dst = draft.destination?.ip;
-  if (!src || !dst) return draft;
-  const network = { ...draft.network };
+  if (!src || !dst) return;
+  // In place: the draft is the mapper's own. A network object left empty is dropped by compact.
+  const network = (draft.network ??= {});
   if (!network.community_id) {
     const id = flowCommunityId(draft, src, dst);
     if (id) network.community_id = id;
@@ -21,7 +22,6 @@ export function enrichNetwork(draft: Draft, internal?: CidrSet): Draft {
     const si = internal.contains(src), di = internal.contains(dst);
     network.direction = si ? (di ? 'internal' : 'outbound') : di ? 'inbound' : 'external';
   }
-  return { ...draft, network };
 }
 
 function icmpOf(draft: Draft): { type?: unknown; code?: unknown } | undefined {

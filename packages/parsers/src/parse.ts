@@ -88,17 +88,32 @@ function issueText(issues: readonly { path: PropertyKey[]; message: string }[]):
   return issues.slice(0, 3).map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
 }
 
-/** Adds what every event carries (id, original, ingested, observer) and validates the result. */
-function finish(mapped: Draft, line: string, ctx: ParseContext, receivedAt: Date): ParseOutcome {
-  const draft = enrichNetwork(mapped, ctx.internal);
-  const original = draft.event.original ?? line;
-  const candidate = compact({
-    ...draft,
-    event: { ...draft.event, id: draft.event.id ?? eventId(draft.event.dataset, original), original, ingested: receivedAt.toISOString() },
-    observer: ctx.observer || draft.observer ? { ...ctx.observer, ...draft.observer } : undefined,
-  });
-  const r = EcsEvent.safeParse(candidate);
-  return r.success ? { ok: true, event: r.data } : reject(`${draft.event.dataset}: ${issueText(r.error.issues)}`);
+/** `receivedAt` as ISO text, rendered once per batch: every line of a batch has the same. */
+let ingestedAt = NaN;
+let ingestedText = '';
+function ingestedOf(receivedAt: Date): string {
+  const t = receivedAt.getTime();
+  if (t !== ingestedAt) {
+    ingestedText = receivedAt.toISOString();
+    ingestedAt = t;
+  }
+  return ingestedText;
+}
+
+/**
+ * Adds what every event carries (id, original, ingested, observer) and validates the result. The
+ * draft is the mapper's own (a fresh object per line), so it is completed in place.
+ */
+function finish(draft: Draft, line: string, ctx: ParseContext, receivedAt: Date): ParseOutcome {
+  enrichNetwork(draft, ctx.internal);
+  const ev = draft.event;
+  const original = ev.original ?? line;
+  ev.id ??= eventId(ev.dataset, original);
+  ev.original = original;
+  ev.ingested = ingestedOf(receivedAt);
+  if (ctx.observer || draft.observer) draft.observer = { ...ctx.observer, ...draft.observer };
+  const r = EcsEvent.safeParse(compact(draft));
+  return r.success ? { ok: true, event: r.data } : reject(`${ev.dataset}: ${issueText(r.error.issues)}`);
 }
 
 /** One input line to a normalised event or a rejection with its reason. Never throws. */

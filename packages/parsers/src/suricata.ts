@@ -1,5 +1,5 @@
 import type { ConnState } from '@soc/schema';
-import { deepMerge } from './merge.ts';
+import { mergeInto } from './merge.ts';
 import { canonicalTime, nanosBetween } from './time.ts';
 import type { Draft, DraftOutcome } from './types.ts';
 import { clip, count, distinct, isRecord, num, port, str, type Rec } from './util.ts';
@@ -161,8 +161,9 @@ export function mapSuricata(e: Rec): DraftOutcome {
     observer: { hostname: clip(str(e.host), 256) },
     suricata: { eve: e },
   };
-  const draft = deepMerge(base, EXTRAS[eventType]?.(e, proto) ?? {});
+  const draft = mergeInto(base, EXTRAS[eventType]?.(e, proto) ?? {});
   const related = distinct(srcIp, dstIp);
-  return { ok: true, draft: related ? { ...draft, related: { ip: related } } : draft };
+  if (related) draft.related = { ip: related };
+  return { ok: true, draft };
 }
 

@@ -10,10 +10,17 @@ const EPOCH_RE = /^(-?)(\d{1,12})(?:\.(\d{1,9}))?$/;
 const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 const MIN_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z: ECS timestamps have four-digit years
 
+/** The last whole second rendered: a sensor's lines come in time order, many per second. */
+let lastMs = NaN;
+let lastBase = '';
+
 function render(ms: number, fraction: string): string | undefined {
   if (!Number.isFinite(ms) || ms < MIN_MS || ms > MAX_MS) return undefined;
-  const base = new Date(ms).toISOString().slice(0, 19);
-  return `${base}.${fraction.padEnd(6, '0')}Z`;
+  if (ms !== lastMs) {
+    lastBase = new Date(ms).toISOString().slice(0, 19);
+    lastMs = ms;
+  }
+  return `${lastBase}.${fraction.length >= 6 ? fraction : fraction.padEnd(6, '0')}Z`;
 }
 
 /** ISO 8601 / RFC 3339 text (`Z`, `+0000`, `+00:00` or no zone = UTC) to the canonical form. */

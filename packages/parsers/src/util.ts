@@ -22,35 +22,66 @@ export const port = (v: unknown): number | undefined => {
   return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
 };
 
-/** Removes undefined values (and objects left empty) so events carry only what the sensor said. */
+/**
+ * Removes undefined values (and objects left empty) so events carry only what the sensor said.
+ * Copy on write: what is already compact is returned as it is (no copy), which is what the
+ * mappers build on the hot path; only the objects on the way to a change are copied.
+ */
 export function compact<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(compact) as T;
+  if (Array.isArray(value)) return compactArray(value) as T;
   return isRecord(value) ? ((compactRecord(value) ?? {}) as T) : value;
 }
 
-/** The record without undefined values and empty objects; undefined when nothing is left. */
+function compactArray(value: unknown[]): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    const c = compact(v);
+    if (out === undefined && c !== v) out = value.slice(0, i);
+    out?.push(c);
+  }
+  return out ?? value;
+}
+
+/** The record without undefined values and empty objects (itself when it has none); undefined when nothing is left. */
 function compactRecord(value: Rec): Rec | undefined {
-  const out: Rec = {};
+  let out: Rec | undefined;
   let empty = true;
   // for…in, not Object.entries: no array per key on the hot path (mapped records are plain objects).
   for (const k in value) {
     const v = value[k];
-    if (v === undefined) continue;
-    if (isRecord(v)) {
-      const c = compactRecord(v);
-      if (c === undefined) continue;
-      out[k] = c;
-    } else out[k] = Array.isArray(v) ? v.map(compact) : v;
+    const c = v === undefined ? undefined : isRecord(v) ? compactRecord(v) : Array.isArray(v) ? compactArray(v) : v;
+    // A copy starts at the first change. An inherited or `__proto__` key also makes one: copying
+    // turns the first into an own key and hands the second to the prototype setter, as it always did.
+    if (out === undefined && (c !== v || v === undefined || k === '__proto__' || !Object.hasOwn(value, k))) out = copyBefore(value, k);
+    if (c === undefined) continue;
+    if (out !== undefined) out[k] = c;
     empty = false;
   }
-  return empty ? undefined : out;
+  return empty ? undefined : (out ?? value);
+}
+
+/** The entries of `value` before key `stop`, every one of them unchanged by compaction. */
+function copyBefore(value: Rec, stop: string): Rec {
+  const out: Rec = {};
+  for (const k in value) {
+    if (k === stop) break;
+    out[k] = value[k];
+  }
+  return out;
 }
 
 /** Distinct non-empty strings, in first-seen order; undefined when there are none. */
 export function distinct(...values: (string | undefined)[]): string[] | undefined {
-  const out = [...new Set(values.filter((v): v is string => typeof v === 'string' && v.length > 0))];
-  return out.length ? out : undefined;
+  let out: string[] | undefined;
+  for (const v of values) {
+    if (typeof v !== 'string' || v.length === 0) continue;
+    if (out === undefined) out = [v];
+    else if (!out.includes(v)) out.push(v);
+  }
+  return out;
 }
+
 
 export const outcomeOf = (success: unknown): 'success' | 'failure' | undefined =>
   success === true ? 'success' : success === false ? 'failure' : undefined;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseIp } from '@soc/netaddr';
+import { isIp } from '@soc/netaddr';
 
 /**
  * The normalised event: a subset of the Elastic Common Schema (ECS 8.x/9.x). Field names are ECS
@@ -28,7 +28,7 @@ export const Timestamp = z.iso
 export const IpAddress = z
   .string()
   .max(64)
-  .refine((s) => !s.includes('%') && parseIp(s) !== undefined, 'not an IP address');
+  .refine((s) => !s.includes('%') && isIp(s), 'not an IP address');
 
 /** A count (bytes, packets, pids): a non-negative integer exact in a double (fits ES `long`). */
 export const Count = z.number().int().nonnegative();
@@ -71,7 +71,11 @@ export const EventType = z.enum([
 export const ConnState = z.enum(['S0', 'S1', 'SF', 'REJ', 'S2', 'S3', 'RSTO', 'RSTR', 'RSTOS0', 'RSTRH', 'SH', 'SHR', 'OTH']);
 export type ConnState = z.infer<typeof ConnState>;
 
-export const EcsEvent = z.object({
+/**
+ * The event schema as written, which zod runs interpreted. `EcsEvent` below is the same schema
+ * compiled; only the tests that hold the two against each other need this one.
+ */
+export const EcsEventReference = z.object({
   '@timestamp': Timestamp,
   event: z.object({
     /** Deterministic: a hash of the original record, so a re-sent line is the same event. */
@@ -159,6 +163,14 @@ export const EcsEvent = z.object({
   zeek: Loose.optional(),
   suricata: Loose.optional(),
 });
+/**
+ * Every ingested event is validated here (2 per event on the collector's hot path), so the schema
+ * is compiled (`z.compile`: generated straight-line checks, about 3× faster than the interpreted
+ * parser). It accepts, rejects and outputs exactly what `EcsEventReference` does: a value the
+ * generated code does not accept is handed to the interpreted parser, whose issues are the ones
+ * reported. `schema.test.ts` holds the two against each other.
+ */
+export const EcsEvent = z.compile(EcsEventReference);
 export type EcsEvent = z.infer<typeof EcsEvent>;
 
 /** The flow state of a Zeek conn or Suricata flow event, in Zeek's conn_state vocabulary. */

@@ -1,7 +1,7 @@
 import { BackendUnavailableError, SocError } from '@soc/errors';
 import type { Producer, ProducerRecord } from '@soc/bus';
 import type { CidrSet } from '@soc/netaddr';
-import { parseLine, type Format, type ZeekTsvHeader } from '@soc/parsers';
+import { parseLine, type Format, type ParseContext, type ZeekTsvHeader } from '@soc/parsers';
 import { TOPICS, deadLetterRecord, makeDeadLetter, type EcsEvent } from '@soc/schema';
 import type { Logger, Metrics } from '@soc/telemetry';
 
@@ -62,21 +62,20 @@ export function parseLines(lines: RawLine[], ctx: IngestContext, internal?: Cidr
   const dead: ProducerRecord[] = [];
   const errors: IngestResult['errors'] = [];
   const reasons = new Map<string, number>();
-  const receivedAt = new Date();
-  lines.forEach((l, i) => {
+  const parseCtx: ParseContext = { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt: new Date(), internal };
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
     const lineNo = l.line ?? i + 1;
-    const outcome = l.rejectReason
-      ? ({ ok: false, reason: l.rejectReason } as const)
-      : parseLine(l.raw, { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt, internal });
+    const outcome = l.rejectReason ? ({ ok: false, reason: l.rejectReason } as const) : parseLine(l.raw, parseCtx);
     if (outcome.ok) {
       events.push({ key: eventKey(outcome.event), value: JSON.stringify(outcome.event) });
-      return;
+      continue;
     }
     dead.push(deadLetterRecord(makeDeadLetter('collector', ctx.source, outcome.reason, l.raw, lineNo)));
     if (errors.length < MAX_REPORTED_ERRORS) errors.push({ line: lineNo, reason: outcome.reason });
     const kind = outcome.reason.split(':')[0]!.slice(0, 48);
     reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
-  });
+  }
   return { events, dead, errors, reasons: [...reasons] };
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocError } from '@soc/errors';
 import { CidrSet } from '@soc/netaddr';
-import { createLogger } from '@soc/telemetry';
+import { Metrics, createLogger } from '@soc/telemetry';
 import { parseLines, type IngestContext, type ParsedLines, type RawLine } from '@soc/svc-collector';
 import { ParsePool } from './parse-pool.ts';
 
@@ -69,5 +69,26 @@ describe('parser threads (collector.parseThreads)', () => {
     }
     const again = await Promise.all(pool.threads.map(() => pool.parse(lines(10), ctx)));
     for (const r of again) expect(r.events.length).toBe(10);
+  });
+
+  it('count the lines in hand as the parser stage queue in /metrics, down to 0 when parsed or failed', async () => {
+    const metrics = new Metrics({ defaults: false });
+    const one = await ParsePool.start(1, internal, logger, metrics);
+    const depth = async () => /soc_queue_depth\{stage="parser"\} (\d+)/.exec(await metrics.render())?.[1];
+    try {
+      const a = one.parse(lines(3000), ctx);
+      const b = one.parse(lines(200), ctx);
+      expect(one.depth).toBe(3200);
+      expect(await depth()).toBe('3200');
+      await Promise.all([a, b]);
+      expect(await depth()).toBe('0');
+      const lost = one.parse(lines(20_000), ctx);
+      void one.threads[0]!.terminate();
+      await lost.catch(() => undefined);
+      expect(one.depth).toBe(0);
+      expect(await depth()).toBe('0');
+    } finally {
+      await one.close();
+    }
   });
 });

@@ -1,10 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import { BackendUnavailableError, SocError } from '@soc/errors';
 import type { IngestContext, LineParser, ParsedLines, RawLine } from '@soc/svc-collector';
-import type { Logger } from '@soc/telemetry';
+import type { Logger, Metrics } from '@soc/telemetry';
 import { moduleWorker } from './worker.ts';
 
-type Job = { resolve: (p: ParsedLines) => void; reject: (e: Error) => void };
+type Job = { lines: number; resolve: (p: ParsedLines) => void; reject: (e: Error) => void };
 type FromParser = { ready: true } | { id: number; parsed: ParsedLines } | { id: number; error: string };
 
 interface Slot {
@@ -18,21 +18,24 @@ interface Slot {
  * at once. Only parsing moves: the bus append and the 202 stay with the caller, so a 202 still
  * means durable. A batch goes to the thread with the fewest batches in hand; a thread that dies
  * fails its batches with a retriable error (the sender sends them again, unacknowledged) and is
- * replaced.
+ * replaced. The lines in hand are the parser stage's queue (`soc_queue_depth{stage="parser"}`),
+ * bounded by the collector's requests in flight.
  */
 export class ParsePool {
   private readonly slots: Slot[] = [];
   private nextId = 0;
   private closing = false;
+  private inHand = 0;
 
   private constructor(
     private readonly internalCidrs: string[],
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** Starts `size` threads; resolves once every one is ready (a start-up error rejects). */
-  static async start(size: number, internalCidrs: string[], logger: Logger): Promise<ParsePool> {
-    const pool = new ParsePool(internalCidrs, logger);
+  static async start(size: number, internalCidrs: string[], logger: Logger, metrics?: Metrics): Promise<ParsePool> {
+    const pool = new ParsePool(internalCidrs, logger, metrics);
     try {
       for (let i = 0; i < size; i++) pool.slots.push(await pool.spawn());
     } catch (err) {
@@ -47,14 +50,25 @@ export class ParsePool {
     return this.slots.map((s) => s.worker);
   }
 
+  /** Lines handed to the threads and not yet parsed. */
+  get depth(): number {
+    return this.inHand;
+  }
+
+  private track(lines: number): void {
+    this.inHand += lines;
+    this.metrics?.queueDepth.set({ stage: 'parser' }, this.inHand);
+  }
+
   readonly parse: LineParser = (lines: RawLine[], ctx: IngestContext) => {
     if (this.closing) return Promise.reject(new BackendUnavailableError('the parser threads are stopping'));
     if (this.slots.length === 0) return Promise.reject(new BackendUnavailableError('no parser thread is running (one is being replaced)'));
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.jobs.size < slot.jobs.size) slot = s;
     const id = this.nextId++;
+    this.track(lines.length);
     return new Promise<ParsedLines>((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject });
+      slot.jobs.set(id, { lines: lines.length, resolve, reject });
       slot.worker.postMessage({ id, lines, ctx });
     });
   };
@@ -71,13 +85,18 @@ export class ParsePool {
           return;
         }
         const job = slot.jobs.get(m.id);
+        if (!job) return;
         slot.jobs.delete(m.id);
-        if ('parsed' in m) job?.resolve(m.parsed);
-        else job?.reject(new SocError(`parser thread: ${m.error}`));
+        this.track(-job.lines);
+        if ('parsed' in m) job.resolve(m.parsed);
+        else job.reject(new SocError(`parser thread: ${m.error}`));
       });
       worker.once('error', (err) => this.logger.error({ err }, 'parser thread failed'));
       worker.once('exit', (code) => {
-        for (const job of slot.jobs.values()) job.reject(new BackendUnavailableError(`parser thread exited with ${code}; the batch was not acknowledged`));
+        for (const job of slot.jobs.values()) {
+          this.track(-job.lines);
+          job.reject(new BackendUnavailableError(`parser thread exited with ${code}; the batch was not acknowledged`));
+        }
         slot.jobs.clear();
         if (!ready) return reject(new SocError(`parser thread exited with ${code} before it was ready`));
         const i = this.slots.indexOf(slot);

@@ -160,7 +160,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       const c = cfg.collector;
       const log = logger.child({ component: 'collector' });
       // Parsing in its own threads; stopped after the HTTP servers and sources (pushed before them).
-      const pool = c.parseThreads > 0 ? await ParsePool.start(c.parseThreads, cfg.detector.internalCidrs, log) : undefined;
+      const pool = c.parseThreads > 0 ? await ParsePool.start(c.parseThreads, cfg.detector.internalCidrs, log, metrics) : undefined;
       if (pool) stack.push({ name: 'parser-threads', stop: () => pool.close() });
       const ingest = new BusIngest(producer, metrics, log, cfg.detector.internalCidrs.length ? new CidrSet(cfg.detector.internalCidrs) : undefined, pool?.parse);
       if (c.syslog.enabled) {

@@ -1,6 +1,6 @@
 import { ConnState, type EcsEventInput } from '@soc/schema';
 import { secondsToNanos } from '../time.ts';
-import { deepMerge } from '../merge.ts';
+import { mergeInto } from '../merge.ts';
 import type { Draft, DraftOutcome } from '../types.ts';
 import { bool, clip, count, distinct, num, outcomeOf, port, str, type Rec } from '../util.ts';
 import type { ZeekRecord, ZeekValue } from './record.ts';
@@ -37,7 +37,8 @@ export const CONN_STATE_TYPES: Record<ConnState, EvType[]> = {
 /** Zeek log → its key under `zeek.` where Elastic's integration names it differently. */
 const NAMESPACE: Record<string, string> = { conn: 'connection' };
 /** Fields renamed inside the namespace (Elastic: conn_state → zeek.connection.state). */
-const RENAMED: Record<string, Record<string, string>> = { conn: { conn_state: 'state' } };
+const RENAMED: Record<string, Map<string, string>> = { conn: new Map([['conn_state', 'state']]) };
+const NONE_RENAMED = new Map<string, string>();
 const first = (v: ZeekValue | undefined): ZeekValue | undefined => (Array.isArray(v) ? v[0] : v);
 
 /** Kerberos and NTLM clients come as `user/REALM`. */
@@ -192,8 +193,8 @@ export function mapZeek(record: ZeekRecord): DraftOutcome {
   if (!ts) return { ok: false, reason: `zeek ${record.path}: record has no ts` };
   const spec = SPECS[record.path] ?? GENERIC;
   const rest: Rec = {};
-  const renamed = RENAMED[record.path] ?? {};
-  for (const k in f) if (!PROMOTED.has(k)) rest[renamed[k] ?? k] = f[k];
+  const renamed = RENAMED[record.path] ?? NONE_RENAMED;
+  for (const k in f) if (!PROMOTED.has(k)) rest[renamed.get(k) ?? k] = f[k];
   const srcIp = str(f['id.orig_h']);
   const dstIp = str(f['id.resp_h']);
   const transport = spec.transport ?? str(f.proto);
@@ -208,7 +209,8 @@ export function mapZeek(record: ZeekRecord): DraftOutcome {
     network: { transport, protocol: spec.protocol, community_id: clip(str(f.community_id), 128) },
     zeek: { session_id: str(f.uid), [NAMESPACE[record.path] ?? record.path]: rest },
   };
-  const draft = deepMerge(base, spec.extra?.(f) ?? {});
+  const draft = mergeInto(base, spec.extra?.(f) ?? {});
   const related = distinct(draft.source?.ip, draft.destination?.ip);
-  return { ok: true, draft: related ? { ...draft, related: { ip: related } } : draft };
+  if (related) draft.related = { ip: related };
+  return { ok: true, draft };
 }

@@ -35,31 +35,34 @@ export function zeekPathFromFileName(fileName: string): string | undefined {
   return ZEEK_PATH_RE.test(head) ? head : undefined;
 }
 
+const has = (fields: Record<string, unknown>, k: string): boolean => fields[k] !== undefined;
+
 /** Signatures of Zeek log types by their field sets, for JSON logs written without `_path`. */
-const SIGNATURES: [string, (has: (k: string) => boolean) => boolean][] = [
-  ['notice', (h) => h('note')],
-  ['conn', (h) => h('conn_state') || h('history') || (h('proto') && (h('orig_bytes') || h('duration') || h('orig_pkts')))],
-  ['x509', (h) => h('certificate.serial') || h('certificate.subject')],
-  ['known_services', (h) => h('port_num') && h('port_proto')],
-  ['software', (h) => h('software_type') || h('unparsed_version')],
-  ['ssh', (h) => h('auth_success') || h('host_key') || h('kex_alg') || h('auth_attempts')],
-  ['kerberos', (h) => h('request_type')],
-  ['ntlm', (h) => h('server_nb_computer_name') || h('server_dns_computer_name') || h('domainname')],
-  ['rdp', (h) => h('security_protocol') || h('cookie') || h('keyboard_layout')],
-  ['smtp', (h) => h('helo') || h('mailfrom') || h('rcptto') || h('last_reply')],
-  ['ftp', (h) => h('command') && (h('reply_code') || h('reply_msg'))],
-  ['dce_rpc', (h) => h('endpoint') && h('operation')],
-  ['ntp', (h) => h('stratum') || h('xmt_time')],
-  ['dns', (h) => h('query') || h('qtype') || h('rcode') || h('trans_id')],
-  ['http', (h) => h('method') || h('status_code') || h('user_agent') || h('uri')],
-  ['ssl', (h) => h('cipher') || h('server_name') || h('established') || h('ja3')],
-  ['syslog', (h) => h('facility') && h('severity') && h('message')],
-  ['weird', (h) => h('name') && (h('peer') || h('notice') || h('addl'))],
+const SIGNATURES: [string, (f: Record<string, unknown>) => boolean][] = [
+  ['notice', (f) => has(f, 'note')],
+  ['conn', (f) => has(f, 'conn_state') || has(f, 'history') || (has(f, 'proto') && (has(f, 'orig_bytes') || has(f, 'duration') || has(f, 'orig_pkts')))],
+  ['x509', (f) => has(f, 'certificate.serial') || has(f, 'certificate.subject')],
+  ['known_services', (f) => has(f, 'port_num') && has(f, 'port_proto')],
+  ['software', (f) => has(f, 'software_type') || has(f, 'unparsed_version')],
+  ['ssh', (f) => has(f, 'auth_success') || has(f, 'host_key') || has(f, 'kex_alg') || has(f, 'auth_attempts')],
+  ['kerberos', (f) => has(f, 'request_type')],
+  ['ntlm', (f) => has(f, 'server_nb_computer_name') || has(f, 'server_dns_computer_name') || has(f, 'domainname')],
+  ['rdp', (f) => has(f, 'security_protocol') || has(f, 'cookie') || has(f, 'keyboard_layout')],
+  ['smtp', (f) => has(f, 'helo') || has(f, 'mailfrom') || has(f, 'rcptto') || has(f, 'last_reply')],
+  ['ftp', (f) => has(f, 'command') && (has(f, 'reply_code') || has(f, 'reply_msg'))],
+  ['dce_rpc', (f) => has(f, 'endpoint') && has(f, 'operation')],
+  ['ntp', (f) => has(f, 'stratum') || has(f, 'xmt_time')],
+  ['dns', (f) => has(f, 'query') || has(f, 'qtype') || has(f, 'rcode') || has(f, 'trans_id')],
+  ['http', (f) => has(f, 'method') || has(f, 'status_code') || has(f, 'user_agent') || has(f, 'uri')],
+  ['ssl', (f) => has(f, 'cipher') || has(f, 'server_name') || has(f, 'established') || has(f, 'ja3')],
+  ['syslog', (f) => has(f, 'facility') && has(f, 'severity') && has(f, 'message')],
+  ['weird', (f) => has(f, 'name') && (has(f, 'peer') || has(f, 'notice') || has(f, 'addl'))],
 ];
 
+/** Every line of a JSON log without `_path` asks, so no closure per call. */
 export function inferZeekPath(fields: Record<string, unknown>): string | undefined {
-  const has = (k: string): boolean => fields[k] !== undefined;
-  return SIGNATURES.find(([, test]) => test(has))?.[0];
+  for (const [path, test] of SIGNATURES) if (test(fields)) return path;
+  return undefined;
 }
 
 /** Flattens nested objects to dotted names, as Zeek's default JSON writer does itself. */
@@ -82,26 +85,37 @@ function jsonValue(key: string, v: unknown): ZeekValue | undefined {
 
 export type RecordOutcome = { ok: true; record: ZeekRecord } | { ok: false; reason: string };
 
+const NESTED = Symbol('nested');
+
+/**
+ * The record's fields in one pass: the fields, a rejection reason, or NESTED when a value is an
+ * object (the input must be flattened first).
+ */
+function recordFields(flat: Rec): Record<string, ZeekValue> | string | typeof NESTED {
+  const fields: Record<string, ZeekValue> = {};
+  for (const k in flat) {
+    const v = flat[k];
+    if (isRecord(v)) return NESTED;
+    if (WRITER_FIELDS.has(k)) continue;
+    const value = jsonValue(k, v);
+    if (value !== undefined) fields[k] = value;
+    else if (TIME_FIELDS.has(k) && v !== null) return `zeek: field ${k} is not a time: ${JSON.stringify(v).slice(0, 64)}`;
+  }
+  return fields;
+}
+
 /** A parsed Zeek JSON object to the internal record; the path from `_path`, the hint or the fields. */
 export function zeekRecordFromJson(obj: Rec, hintPath?: string): RecordOutcome {
   // Zeek's JSON writer already writes dotted names; only nested input needs a flattened copy.
   let flat = obj;
-  for (const k in obj) {
-    if (isRecord(obj[k])) {
-      flatten(obj, '', (flat = {}));
-      break;
-    }
+  let fields = recordFields(obj);
+  if (fields === NESTED) {
+    flatten(obj, '', (flat = {}));
+    // Flattened, the record holds no objects: the second pass gives fields or a reason.
+    fields = recordFields(flat) as Record<string, ZeekValue> | string;
   }
   const declared = typeof flat._path === 'string' ? flat._path : undefined;
   const path = declared ?? hintPath ?? inferZeekPath(flat) ?? 'unknown';
   if (!ZEEK_PATH_RE.test(path)) return { ok: false, reason: `zeek: invalid log path ${JSON.stringify(path.slice(0, 64))}` };
-  const fields: Record<string, ZeekValue> = {};
-  for (const k in flat) {
-    const v = flat[k];
-    if (WRITER_FIELDS.has(k)) continue;
-    const value = jsonValue(k, v);
-    if (value !== undefined) fields[k] = value;
-    else if (TIME_FIELDS.has(k) && v !== null) return { ok: false, reason: `zeek: field ${k} is not a time: ${JSON.stringify(v).slice(0, 64)}` };
-  }
-  return { ok: true, record: { path, fields } };
+  return typeof fields === 'string' ? { ok: false, reason: fields } : { ok: true, record: { path, fields } };
 }

@@ -67,47 +67,63 @@ export function parseZeekTsvHeader(lines: Iterable<string>): HeaderOutcome {
   return completeHeader(h);
 }
 
-type Converted = { ok: true; value: ZeekScalar } | { ok: false; reason: string };
+/** A column's conversion from text: the value, or undefined when the text is not of the type. */
+type Scalar = (raw: string, h: ZeekTsvHeader) => ZeekScalar | undefined;
 
-function convertScalar(type: string, raw: string, h: ZeekTsvHeader): Converted {
-  const bad = (): Converted => ({ ok: false, reason: `invalid ${type} ${JSON.stringify(raw.slice(0, 40))}` });
+const INTEGER_RE = /^[+-]?\d+$/;
+
+function scalarOf(type: string): Scalar {
   switch (type) {
-    case 'time': {
-      const t = canonicalEpoch(raw);
-      return t ? { ok: true, value: t } : bad();
-    }
+    case 'time':
+      return (raw) => canonicalEpoch(raw);
     case 'interval':
-    case 'double': {
-      const n = Number(raw);
-      return raw.trim() !== '' && Number.isFinite(n) ? { ok: true, value: n } : bad();
-    }
+    case 'double':
+      return (raw) => {
+        const n = Number(raw);
+        return raw.trim() !== '' && Number.isFinite(n) ? n : undefined;
+      };
     case 'count':
     case 'int':
-    case 'port': {
-      const n = Number(raw);
-      return /^[+-]?\d+$/.test(raw) && Number.isSafeInteger(n) ? { ok: true, value: n } : bad();
-    }
+    case 'port':
+      return (raw) => {
+        const n = Number(raw);
+        return INTEGER_RE.test(raw) && Number.isSafeInteger(n) ? n : undefined;
+      };
     case 'bool':
-      return raw === 'T' ? { ok: true, value: true } : raw === 'F' ? { ok: true, value: false } : bad();
+      return (raw) => (raw === 'T' ? true : raw === 'F' ? false : undefined);
     default: // string, addr, subnet, enum, pattern, func …: text
-      return { ok: true, value: decodeValue(raw, h) };
+      return decodeValue;
   }
 }
 
 const CONTAINER_RE = /^(?:set|vector|table)\[(.+)\]$/;
 
-function convertField(type: string, raw: string, h: ZeekTsvHeader): { ok: true; value: ZeekValue } | { ok: false; reason: string } {
-  const container = CONTAINER_RE.exec(type);
-  if (!container) return convertScalar(type, raw, h);
-  if (raw === h.emptyField) return { ok: true, value: [] };
-  const items: ZeekScalar[] = [];
-  for (const part of raw.split(h.setSeparator)) {
-    const c = convertScalar(container[1]!, part, h);
-    if (!c.ok) return c;
-    items.push(c.value);
-  }
-  return { ok: true, value: items };
+/** How each column of a header converts: its scalar type, and whether the column holds a set or vector of them. */
+interface Column {
+  name: string;
+  scalarType: string;
+  scalar: Scalar;
+  container: boolean;
 }
+
+/** Columns per header, worked out once per header rather than per row (a regex per column). */
+const COLUMNS = new WeakMap<ZeekTsvHeader, Column[]>();
+
+function columnsOf(h: ZeekTsvHeader): Column[] {
+  let cols = COLUMNS.get(h);
+  if (!cols) {
+    cols = h.fields.map((name, i) => {
+      const type = h.types[i]!;
+      const container = CONTAINER_RE.exec(type);
+      const scalarType = container ? container[1]! : type;
+      return { name, scalarType, scalar: scalarOf(scalarType), container: container !== null };
+    });
+    COLUMNS.set(h, cols);
+  }
+  return cols;
+}
+
+const invalid = (c: Column, raw: string) => ({ ok: false as const, reason: `zeek TSV: field ${c.name}: invalid ${c.scalarType} ${JSON.stringify(raw.slice(0, 40))}` });
 
 /** One TSV row under its header; `-` fields are left out. */
 export function parseZeekTsvRow(header: ZeekTsvHeader, line: string): { ok: true; record: ZeekRecord } | { ok: false; reason: string } {
@@ -115,14 +131,27 @@ export function parseZeekTsvRow(header: ZeekTsvHeader, line: string): { ok: true
   if (cols.length !== header.fields.length) {
     return { ok: false, reason: `zeek TSV: row has ${cols.length} columns, header declares ${header.fields.length}` };
   }
+  const columns = columnsOf(header);
   const fields: Record<string, ZeekValue> = {};
   for (let i = 0; i < cols.length; i++) {
     const raw = cols[i]!;
     if (raw === header.unsetField) continue;
-    const name = header.fields[i]!;
-    const c = convertField(header.types[i]!, raw, header);
-    if (!c.ok) return { ok: false, reason: `zeek TSV: field ${name}: ${c.reason}` };
-    fields[name] = c.value;
+    const c = columns[i]!;
+    if (!c.container) {
+      const value = c.scalar(raw, header);
+      if (value === undefined) return invalid(c, raw);
+      fields[c.name] = value;
+      continue;
+    }
+    const items: ZeekScalar[] = [];
+    if (raw !== header.emptyField) {
+      for (const part of raw.split(header.setSeparator)) {
+        const value = c.scalar(part, header);
+        if (value === undefined) return invalid(c, part);
+        items.push(value);
+      }
+    }
+    fields[c.name] = items;
   }
   return { ok: true, record: { path: header.path, fields } };
 }
