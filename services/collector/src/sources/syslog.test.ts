@@ -142,6 +142,21 @@ describe('syslog TCP limits', () => {
     expect(await metricValue(registry, 'soc_syslog_connections', { transport: 'tcp' })).toBe(0);
   });
 
+  it('reads what a sender writes just after the idle close, before it has seen the close', async () => {
+    const ingest = new RecordingIngest();
+    server = await startSyslogServer({ ingest, host: '127.0.0.1', tcpPort: 0, maxMessageBytes: 1000, logger: silentLogger, lingerMs: 5, idleTimeoutMs: 200 });
+    // A sender that does not close on our FIN: rsyslog writes its next message first.
+    const sock = connect({ port: server.tcpPort!, host: '127.0.0.1', allowHalfOpen: true });
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    await new Promise((r) => sock.once('end', r));
+    const closed = new Promise((r) => sock.once('close', r));
+    sock.end('<13>written after the idle close\n');
+    await closed;
+    await until(() => ingest.lines.length === 1);
+    expect(ingest.lines.map((l) => l.raw)).toEqual(['<13>written after the idle close']);
+  });
+
   it('refuses connections over the cap, counts them, and serves the others', async () => {
     const ingest = new RecordingIngest();
     const registry = new Registry();
@@ -255,6 +270,22 @@ describe.skipIf(!hasOpenssl)('syslog over TLS (RFC 5425)', () => {
     expect(refused).toBeTruthy();
     await until(async () => (await metricValue(registry, 'soc_syslog_connections_closed_total', { transport: 'tls', reason: 'tls_handshake' })) === 1);
     expect(ingest.lines.map((l) => l.raw)).not.toContain('<13>no cert');
+  });
+
+  it('reads what a sender writes just after the idle close of a TLS connection', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'soc-syslog-tls-'));
+    pki = makeTestPki(dir);
+    const srv = pki.issue('server', { server: true });
+    const ingest = new RecordingIngest();
+    server = await startSyslogServer({ ingest, host: '127.0.0.1', tls: TlsConfigWithPort.parse({ port: 0, certFile: srv.cert, keyFile: srv.key }), maxMessageBytes: 1000, logger: silentLogger, lingerMs: 5, idleTimeoutMs: 200 });
+    const s = await tlsConnect(server.tlsPort!, { allowHalfOpen: true });
+    await new Promise((r) => s.once('end', r));
+    const closed = new Promise((r) => s.once('close', r));
+    const m = '<13>1 2026-11-01T10:00:00.000Z fw01 app - - - written after the idle close';
+    s.end(`${Buffer.byteLength(m)} ${m}`);
+    await closed;
+    await until(() => ingest.lines.length === 1);
+    expect(ingest.lines.map((l) => l.raw)).toEqual([m]);
   });
 
   it('reloads certificate files without dropping open connections', async () => {

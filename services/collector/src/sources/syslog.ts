@@ -67,6 +67,9 @@ export interface SyslogServer {
 }
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`: the sender's address as people write it. */
+/** How long a connection closed as idle may still deliver what its sender wrote before it saw the close. */
+const IDLE_CLOSE_GRACE_MS = 10_000;
+
 const plainAddress = (a: string | undefined): string | undefined => (a?.startsWith('::ffff:') ? a.slice(7) : a);
 
 interface UdpBatch {
@@ -192,11 +195,20 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
       if (batcher.busy) socket.pause();
     };
     if (opts.idleTimeoutMs) socket.setTimeout(opts.idleTimeoutMs);
+    let closing: NodeJS.Timeout | undefined;
     socket.on('timeout', () => {
+      if (closing) return;
       log.info({ sender: ip, transport, idleMs: opts.idleTimeoutMs }, 'syslog connection idle: closing');
       metrics.closed.inc({ transport, reason: 'idle' });
-      add(framer.end());
-      socket.destroy();
+      // Half-close and keep reading: a sender that wrote just before it saw our FIN (rsyslog under
+      // load does) still has its message read, where a destroy would answer it with a reset and
+      // lose it. The sender's own close, or the grace period, ends the connection.
+      socket.end();
+      closing = setTimeout(() => {
+        add(framer.end());
+        socket.destroy();
+      }, IDLE_CLOSE_GRACE_MS);
+      closing.unref();
     });
     socket.on('data', (chunk: Buffer) => add(framer.push(chunk)));
     socket.on('end', () => {
@@ -205,6 +217,7 @@ export async function startSyslogServer(opts: SyslogServerOptions): Promise<Sysl
     });
     socket.on('error', (err) => log.warn({ err, sender: ip }, `syslog ${transport} connection error`));
     socket.on('close', () => {
+      clearTimeout(closing);
       metrics.connections.dec({ transport });
       void batcher.flush().finally(() => connections.delete(socket));
     });
