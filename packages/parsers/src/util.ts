@@ -82,7 +82,6 @@ export function distinct(...values: (string | undefined)[]): string[] | undefine
   return out;
 }
 
-
 export const outcomeOf = (success: unknown): 'success' | 'failure' | undefined =>
   success === true ? 'success' : success === false ? 'failure' : undefined;
 
