@@ -242,8 +242,7 @@ describe.skipIf(!hasOpenssl)('syslog over TLS (RFC 5425)', () => {
   let pki: TestPki;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  // tls.connect passes allowHalfOpen on to its socket; @types/node 20 leaves it out of ConnectionOptions.
-  const tlsConnect = (port: number, o: ConnectionOptions & { allowHalfOpen?: boolean } = {}) =>
+  const tlsConnect = (port: number, o: ConnectionOptions = {}) =>
     new Promise<TLSSocket>((resolve, reject) => {
       const s = tlsConnectRaw({ host: '127.0.0.1', port, ca: [readFileSync(pki.caCert)], ...o }, () => resolve(s));
       s.once('error', reject);
