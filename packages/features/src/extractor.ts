@@ -66,6 +66,8 @@ export class FlowFeatureExtractor {
   /** By service index + 1 (unknown is −1): a slot per KDD service, kept when its count falls to zero. */
   private readonly timeBySrv: TimeCounts[] = Array.from({ length: SERVICES.length + 1 }, newCounts);
   private readonly hosts = new Map<string, HostWindow>();
+  /** The key last (re)inserted into `hosts`. */
+  private newestHost: string | undefined;
   private readonly services: (ServiceWindow | undefined)[] = new Array<ServiceWindow | undefined>(SERVICES.length + 1);
   private flows = 0;
   private late = 0;
@@ -170,19 +172,24 @@ export class FlowFeatureExtractor {
 
   /** The flow joins its destination's and its service's windows (`h`, `sw`: their current state, if any). */
   private addHost(h: HostWindow | undefined, sw: ServiceWindow | undefined, e: Entry): void {
-    if (h) {
-      this.hosts.delete(e.host); // re-insert: Map order is the LRU order
-    } else {
+    if (!h) {
       h = { ring: new Ring<Entry>(this.hostWindow), n: 0, serror: 0, rerror: 0, bySrv: new Map(), bySrcPort: new Map() };
       if (this.hosts.size >= this.maxHosts) this.hosts.delete(this.hosts.keys().next().value!);
+      this.hosts.set(e.host, h);
+    } else if (e.host !== this.newestHost) {
+      // Re-insert: Map order is the LRU order (already last when the host repeats).
+      this.hosts.delete(e.host);
+      this.hosts.set(e.host, h);
     }
-    this.hosts.set(e.host, h);
+    this.newestHost = e.host;
     const old = h.ring.push(e);
-    if (old) hostCounts(h, old, -1);
-    hostCounts(h, e, 1);
+    if (old) replaceCounts(h, old, e);
+    else hostCounts(h, e, 1);
 
     if (!sw) this.services[e.srv + 1] = sw = { ring: new Ring<string>(this.hostWindow), byHost: new Map() };
     const oldHost = sw.ring.push(e.host);
+    // The counts are only read by key: a host replacing itself changes nothing.
+    if (oldHost === e.host) return;
     if (oldHost !== undefined) bump(sw.byHost, oldHost, -1);
     bump(sw.byHost, e.host, 1);
   }
@@ -206,6 +213,25 @@ function bumpCounts<K>(m: Map<K, TimeCounts>, key: K, other: string | number, e:
   countFlow(c, other, e, sign);
   if (c.n === 0) m.delete(key);
   return c;
+}
+
+/**
+ * hostCounts(h, old, −1) then hostCounts(h, e, 1), skipping the map updates that cancel out (the
+ * same source port, the same service): the counts are only ever read by key.
+ */
+function replaceCounts(h: HostWindow, old: Entry, e: Entry): void {
+  if (old.srv !== e.srv || old.srcPort !== e.srcPort) {
+    hostCounts(h, old, -1);
+    hostCounts(h, e, 1);
+    return;
+  }
+  const d = (e.serror ? 1 : 0) - (old.serror ? 1 : 0);
+  const r = (e.rerror ? 1 : 0) - (old.rerror ? 1 : 0);
+  h.serror += d;
+  h.rerror += r;
+  const s = h.bySrv.get(e.srv)!;
+  s.serror += d;
+  s.rerror += r;
 }
 
 function hostCounts(h: HostWindow, e: Entry, sign: 1 | -1): void {
