@@ -112,7 +112,7 @@ export class FlowFeatureExtractor {
     } else {
       // Count the late flow in its own features only, as if it had joined the windows.
       this.timeFeatures(entry, out, at);
-      this.addTime(entry, -1);
+      this.removeTime(entry);
     }
 
     const h = this.hosts.get(flow.dstIp);
@@ -126,14 +126,14 @@ export class FlowFeatureExtractor {
     const horizon = this.watermark - this.timeWindowS;
     for (let e = this.timeQueue.peek(); e && (e.ts <= horizon || this.timeQueue.size >= this.maxTimeWindowFlows); e = this.timeQueue.peek()) {
       this.timeQueue.shift();
-      this.addTime(e, -1);
+      this.removeTime(e);
     }
   }
 
   /** Removes one flow's share of the 2 s running counts (timeFeatures adds it). */
-  private addTime(e: Entry, sign: 1 | -1): void {
-    bumpCounts(this.timeByHost, e.host, e.srv, e, sign);
-    countFlow(this.timeBySrv[e.srv + 1]!, e.host, e, sign);
+  private removeTime(e: Entry): void {
+    bumpCounts(this.timeByHost, e.host, e.srv, e, -1);
+    countFlow(this.timeBySrv[e.srv + 1]!, e.host, e, -1);
   }
 
   /** Adds the flow to the 2 s running counts and reads its time features from them. */
