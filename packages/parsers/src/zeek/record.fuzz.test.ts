@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalTime } from '../time.ts';
 import { isRecord, type Rec } from '../util.ts';
-import { inferZeekPath, ZEEK_PATH_RE, zeekRecordFromJson, type RecordOutcome, type ZeekScalar, type ZeekValue } from './record.ts';
+import { flatten, inferZeekPath, ZEEK_PATH_RE, zeekRecordFromJson, type RecordOutcome, type ZeekScalar, type ZeekValue } from './record.ts';
 
 /**
  * A Zeek JSON record's fields are a spread copy of the parsed object with the converted values
@@ -38,20 +38,11 @@ function oracleFields(flat: Rec): Record<string, ZeekValue> | string | 'nested' 
   return fields;
 }
 
-function flattenOracle(obj: Rec, prefix: string, out: Rec): void {
-  for (const k in obj) {
-    const v = obj[k];
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (isRecord(v)) flattenOracle(v, key, out);
-    else out[key] = v;
-  }
-}
-
 function oracle(obj: Rec, hint?: string): RecordOutcome {
   let flat = obj;
   let fields = oracleFields(obj);
   if (fields === 'nested') {
-    flattenOracle(obj, '', (flat = {}));
+    flatten(obj, '', (flat = {})); // unchanged by the fast path: the real one
     fields = oracleFields(flat) as Record<string, ZeekValue> | string;
   }
   const path = (typeof flat._path === 'string' ? flat._path : undefined) ?? hint ?? inferZeekPath(flat) ?? 'unknown';

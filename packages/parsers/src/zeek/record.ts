@@ -66,7 +66,7 @@ export function inferZeekPath(fields: Record<string, unknown>): string | undefin
 }
 
 /** Flattens nested objects to dotted names, as Zeek's default JSON writer does itself. */
-function flatten(obj: Rec, prefix: string, out: Rec): void {
+export function flatten(obj: Rec, prefix: string, out: Rec): void {
   for (const k in obj) {
     const v = obj[k];
     const key = prefix ? `${prefix}.${k}` : k;
