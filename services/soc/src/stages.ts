@@ -57,7 +57,7 @@ export async function startStage(stage: StageName, cfg: SocConfig, deps: { bus: 
  * The detector's young generation: 32 MiB semi-spaces (V8's default is 16). Each batch decodes
  * about 10 MB of events that die with it, while new pairs' evidence lives on; with the default,
  * most scavenges found a batch in flight and copied it. Measured on the 50k realistic mix: about
- * 12% less CPU per event of the detector thread (64 MiB was no better than the default).
+ * 10% less CPU per event of the detector thread (64 MiB was no better than the default).
  */
 const DETECTOR_HEAP = { maxYoungGenerationSizeMb: 96 };
 
