@@ -119,6 +119,16 @@ function peakRssKiB(pid: number): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/**
+ * CPU seconds the process has used, every thread (user + system), from /proc/<pid>/stat: the
+ * pipeline's cost per event whatever the split over threads. Linux counts it in USER_HZ ticks,
+ * 100 per second on every architecture Node supports.
+ */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : 0;
@@ -157,6 +167,8 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
     const sensor = soc.sensorToken;
     const latencies: number[] = [];
     const watching = new Map<string, number>();
+    const socCpu0 = cpuSeconds(soc.proc.pid!);
+    const benchCpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const now = () => Number(process.hrtime.bigint() - t0) / 1e9;
     let next = 0;
@@ -217,6 +229,8 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
     }
     const seconds = now();
     clearInterval(watcher);
+    const socCpu = cpuSeconds(soc.proc.pid!) - socCpu0;
+    const benchCpu = process.cpuUsage(benchCpu0);
     const peakRss = peakRssKiB(soc.proc.pid!);
     const baselineAfter = jsonBaseline(lines);
     const baseline = (baselineBefore + baselineAfter) / 2;
@@ -236,6 +250,10 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
       json_baseline_before_after: [Math.round(baselineBefore), Math.round(baselineAfter)],
       ratio_to_json_baseline: Number((endToEnd / baseline).toFixed(3)),
       peak_rss_mib: Math.round(peakRss / 1024),
+      // Where the two cores went: `soc start` (all its threads) and this load generator.
+      soc_cpu_us_per_event: Math.round((socCpu * 1e6) / n),
+      soc_cores_busy: Number((socCpu / seconds).toFixed(2)),
+      senders_cpu_us_per_event: Math.round((benchCpu.user + benchCpu.system) / n),
       ...(opts.rate ? { rate: opts.rate, latency_202_to_queryable_s: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100), samples: latencies.length } } : {}),
     };
   } finally {

@@ -242,7 +242,8 @@ describe.skipIf(!hasOpenssl)('syslog over TLS (RFC 5425)', () => {
   let pki: TestPki;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const tlsConnect = (port: number, o: ConnectionOptions = {}) =>
+  // tls.connect passes allowHalfOpen to its socket; @types/node leaves it out of ConnectionOptions.
+  const tlsConnect = (port: number, o: ConnectionOptions & { allowHalfOpen?: boolean } = {}) =>
     new Promise<TLSSocket>((resolve, reject) => {
       const s = tlsConnectRaw({ host: '127.0.0.1', port, ca: [readFileSync(pki.caCert)], ...o }, () => resolve(s));
       s.once('error', reject);
