@@ -86,7 +86,7 @@ describe('federation between three member-state SOCs (real processes, one shared
       }
       expect((await alertsAt(s, 'origin=soc-lv&detector=suricata')).total).toBe(0);
     }
-    expect(fedCount(await metricsOf(ee), 'out', 'shared', 'AMBER')).toBeGreaterThanOrEqual(3);
+    await waitFor(async () => fedCount(await metricsOf(ee), 'out', 'shared', 'AMBER') >= 3, 'the shared AMBER count');
   });
 
   it('quarantines a forged and a tampered envelope at every receiver, with reason codes', async () => {
@@ -107,6 +107,9 @@ describe('federation between three member-state SOCs (real processes, one shared
         return ours.length === 2 ? ours : undefined;
       }, 'two quarantined envelopes');
       for (const d of dead) expect(d.reason).toMatch(/^bad_signature: /);
+      // Counts are made after the writes they follow, and a stage thread's metrics reach /metrics
+      // on its next report: each count is waited for (then must be exact), not read once.
+      await waitFor(async () => fedCount(await metricsOf(s), 'in', 'rejected', 'bad_signature') >= 2, 'the bad_signature count');
       expect(fedCount(await metricsOf(s), 'in', 'rejected', 'bad_signature')).toBe(2);
       expect((await alertsAt(s, 'rule_id=FORGED-1')).total + (await alertsAt(s, 'rule_id=TAMPER-1')).total).toBe(0);
     }
@@ -118,6 +121,7 @@ describe('federation between three member-state SOCs (real processes, one shared
     for (const s of [lv, lt]) await waitFor(async () => (await alertsAt(s, 'rule_id=MARKER-1')).total === 1, 'the marker alert');
     await waitFor(async () => (await alertsAt(ee, 'rule_id=RED-1')).total === 1, 'the RED alert indexed at home');
     for (const s of [lv, lt]) expect((await alertsAt(s, 'rule_id=RED-1')).total).toBe(0);
+    await waitFor(async () => fedCount(await metricsOf(ee), 'out', 'not_shared', 'tlp_red') >= 1, 'the tlp_red count');
     expect(fedCount(await metricsOf(ee), 'out', 'not_shared', 'tlp_red')).toBe(1);
   });
 

@@ -1,7 +1,7 @@
 import { FEATURE_COUNT, FEATURE_NAMES, type FeatureVector } from './features.ts';
 import type { Flow } from './flow.ts';
 import { Queue, Ring, bump } from './ring.ts';
-import { CONN_STATE_TO_FLAG, FLAGS, PROTOCOLS, RERROR_FLAGS, SERROR_FLAGS, SERVICES, indexer, kddService } from './vocab.ts';
+import { CONN_STATE_TO_FLAG, FLAGS, PROTOCOLS, RERROR_FLAGS, SERROR_FLAGS, SERVICES, indexer, kddService, type KddFlag } from './vocab.ts';
 
 export interface ExtractorOptions {
   /** Length of the time-based window, seconds (KDD: 2). */
@@ -24,16 +24,21 @@ export interface ExtractorStats {
   timeWindowFlows: number;
 }
 
-interface TimeEntry { ts: number; host: string; srv: number; serror: boolean; rerror: boolean }
+/** One flow's share of the windows: the same object sits in the 2 s queue and in its host's ring. */
+interface Entry { ts: number; host: string; srv: number; srcPort: number; serror: boolean; rerror: boolean }
 interface TimeCounts { n: number; serror: number; rerror: number; by: Map<string | number, number> }
-interface HostEntry { srv: number; srcPort: number; serror: boolean; rerror: boolean }
 interface SrvCounts { n: number; serror: number; rerror: number }
-interface HostWindow { ring: Ring<HostEntry>; n: number; serror: number; rerror: number; bySrv: Map<number, SrvCounts>; bySrcPort: Map<number, number> }
+interface HostWindow { ring: Ring<Entry>; n: number; serror: number; rerror: number; bySrv: Map<number, SrvCounts>; bySrcPort: Map<number, number> }
 interface ServiceWindow { ring: Ring<string>; byHost: Map<string, number> }
+/** What a connection state contributes: its KDD flag's index and error classes. */
+interface StateCode { flag: number; serror: boolean; rerror: boolean }
 
 const PROTOCOL_INDEX = indexer(PROTOCOLS);
 const SERVICE_INDEX = indexer(SERVICES);
 const FLAG_INDEX = indexer(FLAGS);
+const stateCode = (flag: string): StateCode => ({ flag: FLAG_INDEX(flag), serror: SERROR_FLAGS.has(flag as KddFlag), rerror: RERROR_FLAGS.has(flag as KddFlag) });
+/** Per connection state, worked out once instead of three lookups per flow. */
+const STATE_CODES = new Map<string, StateCode>(Object.entries(CONN_STATE_TO_FLAG).map(([state, flag]) => [state, stateCode(flag)]));
 /** Output positions by feature name, from FEATURES, so the extractor cannot write a wrong column. */
 const F: Record<string, number> = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i]));
 
@@ -56,11 +61,14 @@ export class FlowFeatureExtractor {
   private readonly maxTimeWindowFlows: number;
   private readonly lateToleranceS: number;
   private watermark = -Infinity;
-  private readonly timeQueue = new Queue<TimeEntry>();
+  private readonly timeQueue = new Queue<Entry>();
   private readonly timeByHost = new Map<string, TimeCounts>();
-  private readonly timeBySrv = new Map<number, TimeCounts>();
+  /** By service index + 1 (unknown is −1): a slot per KDD service, kept when its count falls to zero. */
+  private readonly timeBySrv: TimeCounts[] = Array.from({ length: SERVICES.length + 1 }, newCounts);
   private readonly hosts = new Map<string, HostWindow>();
-  private readonly services = new Map<number, ServiceWindow>();
+  /** The key last (re)inserted into `hosts`. */
+  private newestHost: string | undefined;
+  private readonly services: (ServiceWindow | undefined)[] = new Array<ServiceWindow | undefined>(SERVICES.length + 1);
   private flows = 0;
   private late = 0;
 
@@ -76,40 +84,41 @@ export class FlowFeatureExtractor {
     return { flows: this.flows, late: this.late, trackedHosts: this.hosts.size, timeWindowFlows: this.timeQueue.size };
   }
 
-  /** Features of `flow` given the flows pushed before it; then the flow joins the windows. */
-  push(flow: Flow, out: FeatureVector = new Float32Array(FEATURE_COUNT)): FeatureVector {
+  /**
+   * Features of `flow` given the flows pushed before it; then the flow joins the windows. They are
+   * written to `out` from position `at`, so a caller may fill a batch matrix in place.
+   */
+  push(flow: Flow, out: FeatureVector = new Float32Array(FEATURE_COUNT), at = 0): FeatureVector {
     this.flows++;
-    const flag = CONN_STATE_TO_FLAG[flow.connState] ?? 'OTH';
+    const st = STATE_CODES.get(flow.connState) ?? stateCode(CONN_STATE_TO_FLAG[flow.connState] ?? 'OTH');
     const srv = SERVICE_INDEX(kddService(flow.service === '-' ? '' : flow.service, flow.proto, flow.srcPort, flow.dstPort));
-    const serror = SERROR_FLAGS.has(flag);
-    const rerror = RERROR_FLAGS.has(flag);
     const onTime = flow.ts >= this.watermark - this.lateToleranceS;
     if (!onTime) this.late++;
 
-    out[F.duration!] = Math.max(0, flow.duration);
-    out[F.protocol_type!] = PROTOCOL_INDEX(flow.proto);
-    out[F.service!] = srv;
-    out[F.flag!] = FLAG_INDEX(flag);
-    out[F.src_bytes!] = flow.srcBytes;
-    out[F.dst_bytes!] = flow.dstBytes;
-    out[F.land!] = flow.srcIp === flow.dstIp && flow.srcPort === flow.dstPort ? 1 : 0;
+    out[at + F.duration!] = Math.max(0, flow.duration);
+    out[at + F.protocol_type!] = PROTOCOL_INDEX(flow.proto);
+    out[at + F.service!] = srv;
+    out[at + F.flag!] = st.flag;
+    out[at + F.src_bytes!] = flow.srcBytes;
+    out[at + F.dst_bytes!] = flow.dstBytes;
+    out[at + F.land!] = flow.srcIp === flow.dstIp && flow.srcPort === flow.dstPort ? 1 : 0;
 
-    const entry: TimeEntry = { ts: flow.ts, host: flow.dstIp, srv, serror, rerror };
+    const entry: Entry = { ts: flow.ts, host: flow.dstIp, srv, srcPort: flow.srcPort, serror: st.serror, rerror: st.rerror };
     if (onTime) {
       this.watermark = Math.max(this.watermark, flow.ts);
       this.evictTime();
       this.timeQueue.push(entry);
-      this.addTime(entry, 1);
-      this.timeFeatures(entry, out);
+      this.timeFeatures(entry, out, at);
     } else {
       // Count the late flow in its own features only, as if it had joined the windows.
-      this.addTime(entry, 1);
-      this.timeFeatures(entry, out);
-      this.addTime(entry, -1);
+      this.timeFeatures(entry, out, at);
+      this.removeTime(entry);
     }
 
-    this.hostFeatures(flow, srv, out);
-    if (onTime) this.addHost(flow, { srv, srcPort: flow.srcPort, serror, rerror });
+    const h = this.hosts.get(flow.dstIp);
+    const sw = this.services[srv + 1];
+    this.hostFeatures(h, sw, flow, srv, out, at);
+    if (onTime) this.addHost(h, sw, entry);
     return out;
   }
 
@@ -117,83 +126,115 @@ export class FlowFeatureExtractor {
     const horizon = this.watermark - this.timeWindowS;
     for (let e = this.timeQueue.peek(); e && (e.ts <= horizon || this.timeQueue.size >= this.maxTimeWindowFlows); e = this.timeQueue.peek()) {
       this.timeQueue.shift();
-      this.addTime(e, -1);
+      this.removeTime(e);
     }
   }
 
-  /** Adds (sign 1) or removes (sign −1) one flow's share of the 2 s running counts. */
-  private addTime(e: TimeEntry, sign: 1 | -1): void {
-    bumpCounts(this.timeByHost, e.host, e.srv, e, sign);
-    bumpCounts(this.timeBySrv, e.srv, e.host, e, sign);
+  /** Removes one flow's share of the 2 s running counts (timeFeatures adds it). */
+  private removeTime(e: Entry): void {
+    bumpCounts(this.timeByHost, e.host, e.srv, e, -1);
+    countFlow(this.timeBySrv[e.srv + 1]!, e.host, e, -1);
   }
 
-  private timeFeatures(e: TimeEntry, out: FeatureVector): void {
-    const h = this.timeByHost.get(e.host)!;
-    const s = this.timeBySrv.get(e.srv)!;
+  /** Adds the flow to the 2 s running counts and reads its time features from them. */
+  private timeFeatures(e: Entry, out: FeatureVector, at: number): void {
+    const h = bumpCounts(this.timeByHost, e.host, e.srv, e, 1);
+    const s = countFlow(this.timeBySrv[e.srv + 1]!, e.host, e, 1);
     const sameSrv = h.by.get(e.srv) ?? 0;
     const sameHost = s.by.get(e.host) ?? 0;
-    out[F.count!] = h.n;
-    out[F.srv_count!] = s.n;
-    out[F.serror_rate!] = ratio(h.serror, h.n);
-    out[F.srv_serror_rate!] = ratio(s.serror, s.n);
-    out[F.rerror_rate!] = ratio(h.rerror, h.n);
-    out[F.srv_rerror_rate!] = ratio(s.rerror, s.n);
-    out[F.same_srv_rate!] = ratio(sameSrv, h.n);
-    out[F.diff_srv_rate!] = ratio(h.n - sameSrv, h.n);
-    out[F.srv_diff_host_rate!] = ratio(s.n - sameHost, s.n);
+    out[at + F.count!] = h.n;
+    out[at + F.srv_count!] = s.n;
+    out[at + F.serror_rate!] = ratio(h.serror, h.n);
+    out[at + F.srv_serror_rate!] = ratio(s.serror, s.n);
+    out[at + F.rerror_rate!] = ratio(h.rerror, h.n);
+    out[at + F.srv_rerror_rate!] = ratio(s.rerror, s.n);
+    out[at + F.same_srv_rate!] = ratio(sameSrv, h.n);
+    out[at + F.diff_srv_rate!] = ratio(h.n - sameSrv, h.n);
+    out[at + F.srv_diff_host_rate!] = ratio(s.n - sameHost, s.n);
   }
 
-  private hostFeatures(flow: Flow, srv: number, out: FeatureVector): void {
-    const h = this.hosts.get(flow.dstIp);
+  private hostFeatures(h: HostWindow | undefined, sw: ServiceWindow | undefined, flow: Flow, srv: number, out: FeatureVector, at: number): void {
     const n = h?.n ?? 0;
     const sc = h?.bySrv.get(srv);
     const srvN = sc?.n ?? 0;
-    out[F.dst_host_count!] = n;
-    out[F.dst_host_srv_count!] = srvN;
-    out[F.dst_host_same_srv_rate!] = ratio(srvN, n);
-    out[F.dst_host_diff_srv_rate!] = ratio(n - srvN, n);
-    out[F.dst_host_same_src_port_rate!] = ratio(h?.bySrcPort.get(flow.srcPort) ?? 0, n);
-    out[F.dst_host_serror_rate!] = ratio(h?.serror ?? 0, n);
-    out[F.dst_host_srv_serror_rate!] = ratio(sc?.serror ?? 0, srvN);
-    out[F.dst_host_rerror_rate!] = ratio(h?.rerror ?? 0, n);
-    out[F.dst_host_srv_rerror_rate!] = ratio(sc?.rerror ?? 0, srvN);
-    const sw = this.services.get(srv);
+    out[at + F.dst_host_count!] = n;
+    out[at + F.dst_host_srv_count!] = srvN;
+    out[at + F.dst_host_same_srv_rate!] = ratio(srvN, n);
+    out[at + F.dst_host_diff_srv_rate!] = ratio(n - srvN, n);
+    out[at + F.dst_host_same_src_port_rate!] = ratio(h?.bySrcPort.get(flow.srcPort) ?? 0, n);
+    out[at + F.dst_host_serror_rate!] = ratio(h?.serror ?? 0, n);
+    out[at + F.dst_host_srv_serror_rate!] = ratio(sc?.serror ?? 0, srvN);
+    out[at + F.dst_host_rerror_rate!] = ratio(h?.rerror ?? 0, n);
+    out[at + F.dst_host_srv_rerror_rate!] = ratio(sc?.rerror ?? 0, srvN);
     const m = sw?.ring.size ?? 0;
-    out[F.dst_host_srv_diff_host_rate!] = ratio(m - (sw?.byHost.get(flow.dstIp) ?? 0), m);
+    out[at + F.dst_host_srv_diff_host_rate!] = ratio(m - (sw?.byHost.get(flow.dstIp) ?? 0), m);
   }
 
-  private addHost(flow: Flow, e: HostEntry): void {
-    let h = this.hosts.get(flow.dstIp);
-    if (h) {
-      this.hosts.delete(flow.dstIp); // re-insert: Map order is the LRU order
-    } else {
-      h = { ring: new Ring<HostEntry>(this.hostWindow), n: 0, serror: 0, rerror: 0, bySrv: new Map(), bySrcPort: new Map() };
+  /** The flow joins its destination's and its service's windows (`h`, `sw`: their current state, if any). */
+  private addHost(h: HostWindow | undefined, sw: ServiceWindow | undefined, e: Entry): void {
+    if (!h) {
+      h = { ring: new Ring<Entry>(this.hostWindow), n: 0, serror: 0, rerror: 0, bySrv: new Map(), bySrcPort: new Map() };
       if (this.hosts.size >= this.maxHosts) this.hosts.delete(this.hosts.keys().next().value!);
+      this.hosts.set(e.host, h);
+    } else if (e.host !== this.newestHost) {
+      // Re-insert: Map order is the LRU order (already last when the host repeats).
+      this.hosts.delete(e.host);
+      this.hosts.set(e.host, h);
     }
-    this.hosts.set(flow.dstIp, h);
+    this.newestHost = e.host;
     const old = h.ring.push(e);
-    if (old) hostCounts(h, old, -1);
-    hostCounts(h, e, 1);
+    if (old) replaceCounts(h, old, e);
+    else hostCounts(h, e, 1);
 
-    let sw = this.services.get(e.srv);
-    if (!sw) this.services.set(e.srv, (sw = { ring: new Ring<string>(this.hostWindow), byHost: new Map() }));
-    const oldHost = sw.ring.push(flow.dstIp);
+    if (!sw) this.services[e.srv + 1] = sw = { ring: new Ring<string>(this.hostWindow), byHost: new Map() };
+    const oldHost = sw.ring.push(e.host);
+    // The counts are only read by key: a host replacing itself changes nothing.
+    if (oldHost === e.host) return;
     if (oldHost !== undefined) bump(sw.byHost, oldHost, -1);
-    bump(sw.byHost, flow.dstIp, 1);
+    bump(sw.byHost, e.host, 1);
   }
 }
 
-function bumpCounts<K>(m: Map<K, TimeCounts>, key: K, other: string | number, e: TimeEntry, sign: 1 | -1): void {
-  let c = m.get(key);
-  if (!c) m.set(key, (c = { n: 0, serror: 0, rerror: 0, by: new Map() }));
+const newCounts = (): TimeCounts => ({ n: 0, serror: 0, rerror: 0, by: new Map() });
+
+/** Moves counts `c` by one flow (`other`: the flow's key in `c.by`); returns `c`. */
+function countFlow(c: TimeCounts, other: string | number, e: Entry, sign: 1 | -1): TimeCounts {
   c.n += sign;
   if (e.serror) c.serror += sign;
   if (e.rerror) c.rerror += sign;
   bump(c.by, other, sign);
-  if (c.n === 0) m.delete(key);
+  return c;
 }
 
-function hostCounts(h: HostWindow, e: HostEntry, sign: 1 | -1): void {
+/** countFlow on `key`'s counts in `m`, which holds only keys with flows (dropped at zero). */
+function bumpCounts<K>(m: Map<K, TimeCounts>, key: K, other: string | number, e: Entry, sign: 1 | -1): TimeCounts {
+  let c = m.get(key);
+  if (!c) m.set(key, (c = newCounts()));
+  countFlow(c, other, e, sign);
+  if (c.n === 0) m.delete(key);
+  return c;
+}
+
+/**
+ * hostCounts(h, old, −1) then hostCounts(h, e, 1), skipping the map updates that cancel out (the
+ * same source port, the same service): the counts are only ever read by key.
+ */
+function replaceCounts(h: HostWindow, old: Entry, e: Entry): void {
+  if (old.srv !== e.srv || old.srcPort !== e.srcPort) {
+    hostCounts(h, old, -1);
+    hostCounts(h, e, 1);
+    return;
+  }
+  const d = (e.serror ? 1 : 0) - (old.serror ? 1 : 0);
+  const r = (e.rerror ? 1 : 0) - (old.rerror ? 1 : 0);
+  h.serror += d;
+  h.rerror += r;
+  const s = h.bySrv.get(e.srv)!;
+  s.serror += d;
+  s.rerror += r;
+}
+
+function hostCounts(h: HostWindow, e: Entry, sign: 1 | -1): void {
   h.n += sign;
   if (e.serror) h.serror += sign;
   if (e.rerror) h.rerror += sign;

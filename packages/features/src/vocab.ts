@@ -75,6 +75,18 @@ function icmpService(type: number): KddService {
   }
 }
 
+/** Sensors name few distinct service lists: each is split once (a bounded number kept). */
+const ANALYSER_NAMES = new Map<string, readonly string[]>();
+
+function analyserNames(service: string): readonly string[] {
+  let names = ANALYSER_NAMES.get(service);
+  if (names === undefined) {
+    names = service.toLowerCase().split(',').map((n) => n.trim());
+    if (ANALYSER_NAMES.size < 1024) ANALYSER_NAMES.set(service, names);
+  }
+  return names;
+}
+
 /**
  * The ONE service vocabulary map, used by training (KDD records already carry KDD names) and
  * serving (flows carry Zeek names): Zeek service → KDD service; else the responder port's KDD
@@ -84,8 +96,7 @@ function icmpService(type: number): KddService {
  */
 export function kddService(service: string, proto: string, srcPort: number, dstPort: number): KddService {
   if (proto === 'icmp') return icmpService(srcPort);
-  for (const name of service.toLowerCase().split(',')) {
-    const s = name.trim();
+  for (const s of analyserNames(service)) {
     if (s === 'dns') return proto === 'udp' ? 'domain_u' : 'domain';
     if ((s === 'ssl' || s === 'tls') && dstPort === 443) return 'http_443';
     const mapped = ZEEK_SERVICE[s];

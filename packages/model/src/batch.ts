@@ -1,4 +1,4 @@
-import type { FeatureVector } from '@soc/features';
+import { FEATURE_COUNT, type FeatureVector } from '@soc/features';
 import type { AnomalyModel, Score } from './model.ts';
 
 export interface BatchOptions {
@@ -49,6 +49,16 @@ export class BatchScorer {
     // A whole batch needs no lingering for company: it is scored now, in chunks of maxBatch.
     const out: Score[] = [];
     for (let i = 0; i < vectors.length; i += this.maxBatch) out.push(...(await this.model.score(vectors.slice(i, i + this.maxBatch))));
+    return out;
+  }
+
+  /** scoreMany over vectors laid out end to end in `input` (see AnomalyModel.scoreRows): no copy. */
+  async scoreRows(input: Float32Array, rows: number): Promise<Score[]> {
+    const out: Score[] = [];
+    for (let i = 0; i < rows; i += this.maxBatch) {
+      const n = Math.min(this.maxBatch, rows - i);
+      out.push(...(await this.model.scoreRows(input.subarray(i * FEATURE_COUNT, (i + n) * FEATURE_COUNT), n)));
+    }
     return out;
   }
 

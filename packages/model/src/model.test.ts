@@ -4,8 +4,10 @@ import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FEATURE_COUNT, FEATURE_NAMES, parseKddLine, type FeatureVector } from '@soc/features';
+import * as ort from 'onnxruntime-node';
+import { FEATURE_COUNT, FEATURE_NAMES, FlowFeatureExtractor, parseKddLine, type FeatureVector } from '@soc/features';
 import { BatchScorer } from './batch.ts';
+import { syntheticFlows } from './bench.ts';
 import { ModelError } from './errors.ts';
 import { evaluateKdd } from './eval.ts';
 import { auroc, confusion } from './metrics.ts';
@@ -121,7 +123,11 @@ describe('AnomalyModel', () => {
   it('BatchScorer returns the same scores as direct scoring, in batches of at most maxBatch', async () => {
     const vectors = fixtureVectors();
     const sizes: number[] = [];
-    const spy: AnomalyModel = { ...model, threshold: model.threshold, metadata: model.metadata, rawScores: (b) => model.rawScores(b), close: async () => {}, score: (b) => (sizes.push(b.length), model.score(b)) };
+    const spy: AnomalyModel = {
+      threshold: model.threshold, metadata: model.metadata, close: async () => {},
+      rawScores: (b) => model.rawScores(b), rawScoreRows: (m, n) => model.rawScoreRows(m, n),
+      score: (b) => (sizes.push(b.length), model.score(b)), scoreRows: (m, n) => (sizes.push(n), model.scoreRows(m, n)),
+    };
     const scorer = new BatchScorer(spy, { maxBatch: 10, lingerMs: 5 });
     const batched = await Promise.all(vectors.map((v) => scorer.score(v)));
     // Equal up to float32 rounding: ONNX Runtime's GEMM blocking depends on the batch size.
@@ -141,6 +147,47 @@ describe('AnomalyModel', () => {
     many.forEach((m, i) => expect(m.score).toBeCloseTo(direct[i]!.score, 5));
     expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
     expect(await scorer.scoreMany([])).toEqual([]);
+  });
+
+  it('scores a batch matrix filled in place bit for bit as the vectors, and as a bare InferenceSession.run of the same batches', async () => {
+    const flows = syntheticFlows(1300, 5);
+    const single = new FlowFeatureExtractor();
+    const vectors = flows.map((f) => single.push(f));
+    const matrix = new Float32Array(flows.length * FEATURE_COUNT);
+    const inPlace = new FlowFeatureExtractor();
+    flows.forEach((f, i) => inPlace.push(f, matrix, i * FEATURE_COUNT));
+    const bits = (v: Float32Array) => Array.from(new Uint32Array(Float32Array.from(v).buffer));
+    const session = await ort.InferenceSession.create(MODEL);
+    try {
+      const B = 512;
+      const sizes: number[] = [];
+      const spy: AnomalyModel = { threshold: model.threshold, metadata: model.metadata, close: async () => {}, score: (b) => model.score(b), rawScores: (b) => model.rawScores(b), rawScoreRows: (m, n) => model.rawScoreRows(m, n), scoreRows: (m, n) => (sizes.push(n), model.scoreRows(m, n)) };
+      const batched = await new BatchScorer(spy, { maxBatch: B }).scoreRows(matrix, flows.length);
+      expect(sizes).toEqual([512, 512, 276]);
+      for (let i = 0; i < flows.length; i += B) {
+        const n = Math.min(B, flows.length - i);
+        const rows = matrix.subarray(i * FEATURE_COUNT, (i + n) * FEATURE_COUNT);
+        const bare = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', rows, [n, FEATURE_COUNT]) });
+        const want = bare[model.metadata.outputs.score]!.data as Float32Array;
+        expect(bits(await model.rawScoreRows(rows, n))).toEqual(bits(want));
+        expect(bits(await model.rawScores(vectors.slice(i, i + n)))).toEqual(bits(want));
+        const fromRows = await model.scoreRows(rows, n);
+        const fromVectors = await model.score(vectors.slice(i, i + n));
+        expect(bits(Float32Array.from(fromRows.map((s) => s.score)))).toEqual(bits(want));
+        for (let j = 0; j < n; j++) {
+          expect(fromRows[j]!.top).toEqual(fromVectors[j]!.top);
+          expect(batched[i + j]!.top).toEqual(fromVectors[j]!.top);
+          expect(batched[i + j]!.score).toBe(fromVectors[j]!.score);
+        }
+      }
+      await expect(model.scoreRows(new Float32Array(FEATURE_COUNT + 1), 1)).rejects.toThrow(/needs 26 values, got 27/);
+      const bad = matrix.slice(0, 2 * FEATURE_COUNT);
+      bad[FEATURE_COUNT + 3] = Number.POSITIVE_INFINITY;
+      await expect(model.rawScoreRows(bad, 2)).rejects.toThrow(/non-finite/);
+      expect(await model.scoreRows(new Float32Array(0), 0)).toEqual([]);
+    } finally {
+      await session.release();
+    }
   });
 
   it('evaluates an NSL-KDD format file', async () => {

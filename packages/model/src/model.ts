@@ -37,6 +37,14 @@ export interface AnomalyModel {
   score(batch: readonly FeatureVector[]): Promise<Score[]>;
   /** Scores only (no explanations), for evaluation over large files. */
   rawScores(batch: readonly FeatureVector[]): Promise<Float32Array>;
+  /**
+   * `score` over a batch already laid out as the model's input: `rows` feature vectors end to end
+   * in `input` (a feature extractor fills it in place), no per-flow vectors and no copy. The
+   * scores' explanations read `input` when asked: do not change it while they are in use.
+   */
+  scoreRows(input: Float32Array, rows: number): Promise<Score[]>;
+  /** `rawScores` over a batch laid out as in `scoreRows`. */
+  rawScoreRows(input: Float32Array, rows: number): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -125,29 +133,32 @@ class OnnxAnomalyModel implements AnomalyModel {
     this.threshold = metadata.threshold;
   }
 
-  private async run(batch: readonly FeatureVector[]): Promise<{ scores: Float32Array; errors: Float32Array; input: Float32Array }> {
-    const input = new Float32Array(batch.length * FEATURE_COUNT);
-    batch.forEach((v, i) => {
-      if (v.length !== FEATURE_COUNT) throw new ValidationError(`feature vector ${i} has ${v.length} values, expected ${FEATURE_COUNT}`);
-      input.set(v, i * FEATURE_COUNT);
-    });
-    for (const x of input) if (!Number.isFinite(x)) throw new ValidationError('feature vector contains a non-finite value');
-    const out = await this.session.run({ [this.metadata.input.name]: new ort.Tensor('float32', input, [batch.length, FEATURE_COUNT]) });
+  private async run(input: Float32Array, rows: number): Promise<{ scores: Float32Array; errors: Float32Array }> {
+    if (input.length !== rows * FEATURE_COUNT) throw new ValidationError(`a batch of ${rows} feature vectors needs ${rows * FEATURE_COUNT} values, got ${input.length}`);
+    for (let i = 0; i < input.length; i++) if (!Number.isFinite(input[i]!)) throw new ValidationError('feature vector contains a non-finite value');
+    const out = await this.session.run({ [this.metadata.input.name]: new ort.Tensor('float32', input, [rows, FEATURE_COUNT]) });
     return {
       scores: out[this.metadata.outputs.score]!.data as Float32Array,
       errors: out[this.metadata.outputs.featureErrors]!.data as Float32Array,
-      input,
     };
   }
 
   async rawScores(batch: readonly FeatureVector[]): Promise<Float32Array> {
-    if (batch.length === 0) return new Float32Array(0);
-    return (await this.run(batch)).scores;
+    return this.rawScoreRows(pack(batch), batch.length);
+  }
+
+  async rawScoreRows(input: Float32Array, rows: number): Promise<Float32Array> {
+    if (rows === 0) return new Float32Array(0);
+    return (await this.run(input, rows)).scores;
   }
 
   async score(batch: readonly FeatureVector[]): Promise<Score[]> {
-    if (batch.length === 0) return [];
-    const { scores, errors, input } = await this.run(batch);
+    return this.scoreRows(pack(batch), batch.length);
+  }
+
+  async scoreRows(input: Float32Array, rows: number): Promise<Score[]> {
+    if (rows === 0) return [];
+    const { scores, errors } = await this.run(input, rows);
     const t = this.threshold;
     const out = new Array<Score>(scores.length);
     for (let i = 0; i < scores.length; i++) out[i] = new RowScore(scores[i]!, t, errors, input, i * FEATURE_COUNT, this.topK);
@@ -157,6 +168,16 @@ class OnnxAnomalyModel implements AnomalyModel {
   close(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** Vectors end to end, as the model's input; each must have FEATURE_COUNT values. */
+function pack(batch: readonly FeatureVector[]): Float32Array {
+  const input = new Float32Array(batch.length * FEATURE_COUNT);
+  batch.forEach((v, i) => {
+    if (v.length !== FEATURE_COUNT) throw new ValidationError(`feature vector ${i} has ${v.length} values, expected ${FEATURE_COUNT}`);
+    input.set(v, i * FEATURE_COUNT);
+  });
+  return input;
 }
 
 /**

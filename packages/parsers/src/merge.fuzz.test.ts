@@ -105,6 +105,17 @@ describe('copy-on-write compact and in-place merge, against the allocating defin
     expect(merged).toBe('{"eve":{"a":1,"flow":{"b":4,"conn_state":"SF","x":3},"inherited":2}}');
   });
 
+  it('an enumerable key on Object.prototype is copied in as for…in always did (no per-key own check skipped wrongly)', () => {
+    const draft = (): Rec => ({ event: { kind: 'event' }, zeek: { connection: { state: 'SF' } }, tags: [{ a: 1 }] });
+    Object.defineProperty(Object.prototype, 'polluted', { value: 'p', enumerable: true, configurable: true, writable: true });
+    try {
+      expect(JSON.stringify(compact(draft()))).toBe(JSON.stringify(copyingCompact(draft())));
+      expect(JSON.stringify(compact(draft()))).toContain('"polluted":"p"');
+    } finally {
+      delete (Object.prototype as Rec).polluted;
+    }
+  });
+
   it('the generated trees do hold own __proto__ keys and undefined values', () => {
     const samples = fc.sample(tree, { numRuns: 500, seed: 7 }).map((t) => JSON.stringify(t));
     expect(samples.some((s) => s.includes('"__proto__"'))).toBe(true);

@@ -48,6 +48,12 @@ export function canonicalIso(text: string): string | undefined {
 /** Seconds since the epoch, as decimal text (Zeek TSV `time`) or a JSON number. */
 export function canonicalEpoch(value: string | number): string | undefined {
   const text = typeof value === 'number' ? (Number.isFinite(value) ? value.toFixed(6) : '') : value.trim();
+  // A Zeek JSON `ts` (a number at or after 1970): toFixed(6) gives `<digits>.<6 digits>`, or
+  // exponent form from 1e21, which has no '.' 7 places from the end. What EPOCH_RE below takes
+  // apart, without the regex: this runs once per Zeek JSON line.
+  if (typeof value === 'number' && value >= 0 && text.length <= 19 && text.charCodeAt(text.length - 7) === 0x2e) {
+    return render(Number(text.slice(0, -7)) * 1000, text.slice(-6));
+  }
   const m = EPOCH_RE.exec(text);
   if (!m) return undefined;
   const [, sign, int, frac = ''] = m;

@@ -28,15 +28,22 @@ export const port = (v: unknown): number | undefined => {
  * mappers build on the hot path; only the objects on the way to a change are copied.
  */
 export function compact<T>(value: T): T {
-  if (Array.isArray(value)) return compactArray(value) as T;
-  return isRecord(value) ? ((compactRecord(value) ?? {}) as T) : value;
+  // Object.prototype with an enumerable key (checked once per call) would give every object inherited keys.
+  const plainProto = !hasEnumerableKey(Object.prototype);
+  if (Array.isArray(value)) return compactArray(value, plainProto) as T;
+  return isRecord(value) ? ((compactRecord(value, plainProto) ?? {}) as T) : value;
 }
 
-function compactArray(value: unknown[]): unknown[] {
+function hasEnumerableKey(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+function compactArray(value: unknown[], plainProto: boolean): unknown[] {
   let out: unknown[] | undefined;
   for (let i = 0; i < value.length; i++) {
     const v = value[i];
-    const c = compact(v);
+    const c = Array.isArray(v) ? compactArray(v, plainProto) : isRecord(v) ? (compactRecord(v, plainProto) ?? {}) : v;
     if (out === undefined && c !== v) out = value.slice(0, i);
     out?.push(c);
   }
@@ -44,16 +51,19 @@ function compactArray(value: unknown[]): unknown[] {
 }
 
 /** The record without undefined values and empty objects (itself when it has none); undefined when nothing is left. */
-function compactRecord(value: Rec): Rec | undefined {
+function compactRecord(value: Rec, plainProto: boolean): Rec | undefined {
   let out: Rec | undefined;
   let empty = true;
+  // Every key for…in visits is an own key when the prototype is a plain Object.prototype: no
+  // Object.hasOwn per key then (mapped records are plain objects).
+  const ownOnly = plainProto && Object.getPrototypeOf(value) === Object.prototype;
   // for…in, not Object.entries: no array per key on the hot path (mapped records are plain objects).
   for (const k in value) {
     const v = value[k];
-    const c = v === undefined ? undefined : isRecord(v) ? compactRecord(v) : Array.isArray(v) ? compactArray(v) : v;
+    const c = v === undefined ? undefined : isRecord(v) ? compactRecord(v, plainProto) : Array.isArray(v) ? compactArray(v, plainProto) : v;
     // A copy starts at the first change. An inherited or `__proto__` key also makes one: copying
     // turns the first into an own key and hands the second to the prototype setter, as it always did.
-    if (out === undefined && (c !== v || v === undefined || k === '__proto__' || !Object.hasOwn(value, k))) out = copyBefore(value, k);
+    if (out === undefined && (c !== v || v === undefined || k === '__proto__' || !(ownOnly || Object.hasOwn(value, k)))) out = copyBefore(value, k);
     if (c === undefined) continue;
     if (out !== undefined) out[k] = c;
     empty = false;

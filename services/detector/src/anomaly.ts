@@ -1,4 +1,4 @@
-import { FEATURES, FlowFeatureExtractor, flowFromEvent, type Flow } from '@soc/features';
+import { FEATURES, FEATURE_COUNT, FlowFeatureExtractor, flowFromEvent, type Flow } from '@soc/features';
 import { BatchScorer, type AnomalyModel, type Score } from '@soc/model';
 import { alertId, type Alert, type EcsEvent, type Severity } from '@soc/schema';
 import type { Metrics } from '@soc/telemetry';
@@ -89,17 +89,19 @@ export function anomalyAnalyzer(o: AnomalyOptions): Analyzer {
   return {
     name: 'anomaly',
     async analyze(events) {
-      const flows: { e: EcsEvent; flow: Flow; vector: Float32Array }[] = [];
+      // The features go straight into the model's input matrix: no vector per flow, no copy.
+      const input = new Float32Array(events.length * FEATURE_COUNT);
+      const flows: { e: EcsEvent; flow: Flow }[] = [];
       for (const e of events) {
         const flow = flowFromEvent(e);
-        if (flow) flows.push({ e, flow, vector: extractor.push(flow) });
+        if (flow) extractor.push(flow, input, flows.push({ e, flow }) * FEATURE_COUNT - FEATURE_COUNT);
       }
       if (!flows.length) return [];
-      const scores = await scorer.scoreMany(flows.map((f) => f.vector));
+      const scores = await scorer.scoreRows(input.subarray(0, flows.length * FEATURE_COUNT), flows.length);
       o.metrics?.flowsScored.inc(flows.length);
       const touched = new Set<Group>();
       scores.forEach((s, i) => {
-        if (s.anomalous) record(flows[i]!.e, flows[i]!.flow, flows[i]!.vector, s, touched);
+        if (s.anomalous) record(flows[i]!.e, flows[i]!.flow, input.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT), s, touched);
       });
       // A snapshot per touched group: record() replaces the nested objects it changes
       // (explanation, destination, network) rather than mutating them, so copying the top level

@@ -1,4 +1,4 @@
-import { FlowFeatureExtractor, flowFromEvent, type Flow } from '@soc/features';
+import { FEATURE_COUNT, FlowFeatureExtractor, flowFromEvent, type Flow } from '@soc/features';
 import type { AnomalyModel } from '@soc/model';
 import { alertId, type Alert, type EcsEvent, type Severity } from '@soc/schema';
 import {
@@ -179,7 +179,9 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
       const fl: Flow[] = [];
       const ev: EcsEvent[] = [];
       const again: boolean[] = [];
-      const vecs: Float32Array[] = [];
+      // The site autoencoder's input, filled in place by the extractor (one row per new flow).
+      const input = m.model ? new Float32Array(events.length * FEATURE_COUNT) : undefined;
+      let rows = 0;
       for (const e of events) {
         const id = e.event.id;
         const dup = seen.get(id) !== undefined;
@@ -189,14 +191,14 @@ export function evidenceAnalyzer(o: EvidenceAnalyzerOptions): Analyzer {
           fl.push(f);
           ev.push(e);
           again.push(dup);
-          if (m.model && !dup) vecs.push(Float32Array.from(extractor.push(f)));
+          if (input && !dup) extractor.push(f, input, rows++ * FEATURE_COUNT);
         } else if (!dup) {
           const ctx = contextFromEvent(e);
           if (ctx) o.tracker.observeContext(ctx);
         }
       }
       if (!fl.length) return [];
-      const ae = m.model && vecs.length ? await m.model.rawScores(vecs) : undefined;
+      const ae = m.model && rows ? await m.model.rawScoreRows(input!.subarray(0, rows * FEATURE_COUNT), rows) : undefined;
       o.metrics?.flowsScored.inc(fl.length);
       const out = new Map<string, Alert>();
       let scored = 0;

@@ -4,6 +4,7 @@ import { CidrSet } from '@soc/netaddr';
 import { Metrics, createLogger } from '@soc/telemetry';
 import { parseLines, type IngestContext, type ParsedLines, type RawLine } from '@soc/svc-collector';
 import { ParsePool } from './parse-pool.ts';
+import { linesFromWire, linesToWire, parsedFromWire, parsedToWire } from './parse-wire.ts';
 
 const logger = createLogger('t', { level: 'silent' });
 const internal = ['10.0.0.0/8'];
@@ -51,6 +52,19 @@ describe('parser threads (collector.parseThreads)', () => {
     expect(there.dead.length).toBe(3);
     // The internal networks reached the thread: direction is derived from them.
     expect(JSON.parse(there.events[0]!.value).network.direction).toBe('outbound');
+  });
+
+  it('carry a batch across in columns and rebuild exactly the lines and the records', () => {
+    // Own line numbers, none (position), a source's rejection: parseLines sees the same lines.
+    const batch: RawLine[] = [{ raw: conn(1), line: 7 }, { raw: conn(2) }, { raw: 'x'.repeat(40), line: 9, rejectReason: 'line exceeds 16 bytes' }, { raw: '', line: 12 }];
+    const back = linesFromWire(structuredClone(linesToWire(batch)));
+    expect(comparable(parseLines(back, ctx))).toEqual(comparable(parseLines(batch, ctx)));
+    expect(back).toEqual([{ raw: conn(1), line: 7 }, { raw: conn(2), line: 2 }, { raw: 'x'.repeat(40), line: 9, rejectReason: 'line exceeds 16 bytes' }, { raw: '', line: 12 }]);
+    // Event records are { key, value } exactly (a key may be null): nothing else is dropped by the columns.
+    const parsed = parseLines([...batch, { raw: '<34>1 2026-11-01T12:00:00Z - app - - - no host, no key' }], ctx);
+    expect(parsed.events.some((r) => r.key === null)).toBe(true);
+    for (const r of parsed.events) expect(Object.keys(r)).toEqual(['key', 'value']);
+    expect(parsedFromWire(structuredClone(parsedToWire(parsed)))).toStrictEqual(parsed);
   });
 
   it('fail the batches of a thread that dies with a retriable error, and replace the thread', async () => {

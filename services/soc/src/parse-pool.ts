@@ -2,10 +2,11 @@ import type { Worker } from 'node:worker_threads';
 import { BackendUnavailableError, SocError } from '@soc/errors';
 import type { IngestContext, LineParser, ParsedLines, RawLine } from '@soc/svc-collector';
 import type { Logger, Metrics } from '@soc/telemetry';
+import { linesToWire, parsedFromWire, type ParsedWire } from './parse-wire.ts';
 import { moduleWorker } from './worker.ts';
 
 type Job = { lines: number; resolve: (p: ParsedLines) => void; reject: (e: Error) => void };
-type FromParser = { ready: true } | { id: number; parsed: ParsedLines } | { id: number; error: string };
+type FromParser = { ready: true } | { id: number; parsed: ParsedWire } | { id: number; error: string };
 
 interface Slot {
   worker: Worker;
@@ -69,7 +70,7 @@ export class ParsePool {
     this.track(lines.length);
     return new Promise<ParsedLines>((resolve, reject) => {
       slot.jobs.set(id, { lines: lines.length, resolve, reject });
-      slot.worker.postMessage({ id, lines, ctx });
+      slot.worker.postMessage({ id, lines: linesToWire(lines), ctx });
     });
   };
 
@@ -88,7 +89,7 @@ export class ParsePool {
         if (!job) return;
         slot.jobs.delete(m.id);
         this.track(-job.lines);
-        if ('parsed' in m) job.resolve(m.parsed);
+        if ('parsed' in m) job.resolve(parsedFromWire(m.parsed));
         else job.reject(new SocError(`parser thread: ${m.error}`));
       });
       worker.once('error', (err) => this.logger.error({ err }, 'parser thread failed'));

@@ -1,15 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CidrSet } from '@soc/netaddr';
-import { parseLines, type IngestContext, type RawLine } from '@soc/svc-collector';
+import { parseLines, type IngestContext } from '@soc/svc-collector';
+import { linesFromWire, parsedToWire, type LinesWire } from './parse-wire.ts';
 
 /** Entry of a parser thread (see ParsePool): parses and validates batches of lines, nothing else; no I/O. */
 const { internalCidrs } = workerData as { internalCidrs: string[] };
 const internal = internalCidrs.length ? new CidrSet(internalCidrs) : undefined;
 const port = parentPort!;
-port.on('message', ({ id, lines, ctx }: { id: number; lines: RawLine[]; ctx: IngestContext }) => {
+port.on('message', ({ id, lines, ctx }: { id: number; lines: LinesWire; ctx: IngestContext }) => {
   // parseLines never throws on input (a parser bug costs one line, dead-lettered); anything else is ours.
   try {
-    port.postMessage({ id, parsed: parseLines(lines, ctx, internal) });
+    port.postMessage({ id, parsed: parsedToWire(parseLines(linesFromWire(lines), ctx, internal)) });
   } catch (err) {
     port.postMessage({ id, error: (err as Error).message });
   }
