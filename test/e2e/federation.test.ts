@@ -132,6 +132,8 @@ describe('federation between three member-state SOCs (real processes, one shared
     await waitFor(async () => fedCount(await metricsOf(ee), 'in', 'duplicate', 'loop') >= 2, 'both relays back at the origin');
     for (const s of [lv, lt]) await waitFor(async () => fedCount(await metricsOf(s), 'in', 'duplicate', 'replay') >= 1, 'the other relay seen as a replay');
     for (const s of [ee, lv, lt]) {
+      // The federation counts do not wait for the indexer, which writes the alert on its next poll.
+      await waitFor(async () => (await alertsAt(s, 'rule_id=RING-1')).total >= 1, 'the ring alert indexed');
       const a = await alertsAt(s, 'rule_id=RING-1');
       expect(a.total).toBe(1);
       expect(a.alerts[0]!.origin.soc).toBe('soc-ee');

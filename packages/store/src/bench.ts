@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Alert } from '@soc/schema';
 import { AlertQuery } from './port.ts';
 import { openEmbeddedStore } from './embedded.ts';
 import { buildAlerts } from './fixtures.ts';
@@ -12,6 +13,12 @@ export interface EmbeddedBenchResult {
   upsertPerSec: number;
   /** Re-upserts of existing ids (the merge path) per second. */
   reupsertPerSec: number;
+  /** Process CPU (user + system) per fresh insert and per re-upsert: steadier than wall time on a shared disk. */
+  upsertCpuUsPerAlert: number;
+  reupsertCpuUsPerAlert: number;
+  /** CPU per fresh insert in batches of `smallBatchSize`, as a trickle of alerts arrives: the per-transaction cost. */
+  smallBatchSize: number;
+  smallBatchCpuUsPerAlert: number;
   /** Search latency over a mix of filtered, free-text and paginated queries. */
   searchP50Ms: number;
   searchP95Ms: number;
@@ -28,13 +35,20 @@ export async function benchEmbeddedStore(opts: { alerts?: number; batchSize?: nu
   const store = openEmbeddedStore({ path: join(dir, 'alerts.db') });
   try {
     const alerts = buildAlerts(n, 2024);
-    const upsertAll = async () => {
-      const t0 = performance.now();
-      for (let i = 0; i < n; i += batchSize) await store.upsert(alerts.slice(i, i + batchSize));
-      return n / ((performance.now() - t0) / 1000);
+    const cpuUs = (since: NodeJS.CpuUsage, count: number) => {
+      const c = process.cpuUsage(since);
+      return Number(((c.user + c.system) / count).toFixed(1));
     };
-    const upsertPerSec = await upsertAll();
-    const reupsertPerSec = await upsertAll();
+    const upsertAll = async (batch: readonly Alert[], size: number) => {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let i = 0; i < batch.length; i += size) await store.upsert(batch.slice(i, i + size));
+      return { perSec: batch.length / ((performance.now() - t0) / 1000), cpuUs: cpuUs(c0, batch.length) };
+    };
+    const fresh = await upsertAll(alerts, batchSize);
+    const again = await upsertAll(alerts, batchSize);
+    const smallBatchSize = 8;
+    const small = await upsertAll(buildAlerts(Math.min(n, 4000), 2025), smallBatchSize);
 
     const queries: AlertQuery[] = [
       AlertQuery.parse({}),
@@ -58,8 +72,12 @@ export async function benchEmbeddedStore(opts: { alerts?: number; batchSize?: nu
     return {
       alerts: n,
       batchSize,
-      upsertPerSec: Math.round(upsertPerSec),
-      reupsertPerSec: Math.round(reupsertPerSec),
+      upsertPerSec: Math.round(fresh.perSec),
+      reupsertPerSec: Math.round(again.perSec),
+      upsertCpuUsPerAlert: fresh.cpuUs,
+      reupsertCpuUsPerAlert: again.cpuUs,
+      smallBatchSize,
+      smallBatchCpuUsPerAlert: small.cpuUs,
       searchP50Ms: percentile(times, 0.5),
       searchP95Ms: percentile(times, 0.95),
       aggregateMs,
