@@ -26,9 +26,15 @@ export interface ExtractorStats {
 
 /** One flow's share of the windows: the same object sits in the 2 s queue and in its host's ring. */
 interface Entry { ts: number; host: string; srv: number; srcPort: number; serror: boolean; rerror: boolean }
-interface TimeCounts { n: number; serror: number; rerror: number; by: Map<string | number, number> }
+interface TimeCounts { n: number; serror: number; rerror: number }
+/** A host's 2 s counts, with its flows per service: they are also the service's flows to that host. */
+interface HostTimeCounts extends TimeCounts { bySrv: Map<number, number> }
 interface SrvCounts { n: number; serror: number; rerror: number }
-interface HostWindow { ring: Ring<Entry>; n: number; serror: number; rerror: number; bySrv: Map<number, SrvCounts>; bySrcPort: Map<number, number> }
+/** `older`/`newer`: neighbours in the hosts' recency list, so a repeat visit moves no Map entry. */
+interface HostWindow {
+  host: string; ring: Ring<Entry>; n: number; serror: number; rerror: number; bySrv: Map<number, SrvCounts>; bySrcPort: Map<number, number>;
+  older: HostWindow | undefined; newer: HostWindow | undefined;
+}
 interface ServiceWindow { ring: Ring<string>; byHost: Map<string, number> }
 /** What a connection state contributes: its KDD flag's index and error classes. */
 interface StateCode { flag: number; serror: boolean; rerror: boolean }
@@ -62,12 +68,13 @@ export class FlowFeatureExtractor {
   private readonly lateToleranceS: number;
   private watermark = -Infinity;
   private readonly timeQueue = new Queue<Entry>();
-  private readonly timeByHost = new Map<string, TimeCounts>();
+  private readonly timeByHost = new Map<string, HostTimeCounts>();
   /** By service index + 1 (unknown is −1): a slot per KDD service, kept when its count falls to zero. */
-  private readonly timeBySrv: TimeCounts[] = Array.from({ length: SERVICES.length + 1 }, newCounts);
+  private readonly timeBySrv: TimeCounts[] = Array.from({ length: SERVICES.length + 1 }, () => ({ n: 0, serror: 0, rerror: 0 }));
   private readonly hosts = new Map<string, HostWindow>();
-  /** The key last (re)inserted into `hosts`. */
-  private newestHost: string | undefined;
+  /** Ends of the recency list through `hosts`' windows: the least recently seen goes first. */
+  private oldestHost: HostWindow | undefined;
+  private newestHost: HostWindow | undefined;
   private readonly services: (ServiceWindow | undefined)[] = new Array<ServiceWindow | undefined>(SERVICES.length + 1);
   private flows = 0;
   private late = 0;
@@ -132,16 +139,16 @@ export class FlowFeatureExtractor {
 
   /** Removes one flow's share of the 2 s running counts (timeFeatures adds it). */
   private removeTime(e: Entry): void {
-    bumpCounts(this.timeByHost, e.host, e.srv, e, -1);
-    countFlow(this.timeBySrv[e.srv + 1]!, e.host, e, -1);
+    bumpHostCounts(this.timeByHost, e, -1);
+    countFlow(this.timeBySrv[e.srv + 1]!, e, -1);
   }
 
   /** Adds the flow to the 2 s running counts and reads its time features from them. */
   private timeFeatures(e: Entry, out: FeatureVector, at: number): void {
-    const h = bumpCounts(this.timeByHost, e.host, e.srv, e, 1);
-    const s = countFlow(this.timeBySrv[e.srv + 1]!, e.host, e, 1);
-    const sameSrv = h.by.get(e.srv) ?? 0;
-    const sameHost = s.by.get(e.host) ?? 0;
+    const h = bumpHostCounts(this.timeByHost, e, 1);
+    const s = countFlow(this.timeBySrv[e.srv + 1]!, e, 1);
+    // The host's flows to this service are also the service's flows to this host (srv_diff_host_rate).
+    const sameSrv = h.bySrv.get(e.srv) ?? 0;
     out[at + F.count!] = h.n;
     out[at + F.srv_count!] = s.n;
     out[at + F.serror_rate!] = ratio(h.serror, h.n);
@@ -150,7 +157,7 @@ export class FlowFeatureExtractor {
     out[at + F.srv_rerror_rate!] = ratio(s.rerror, s.n);
     out[at + F.same_srv_rate!] = ratio(sameSrv, h.n);
     out[at + F.diff_srv_rate!] = ratio(h.n - sameSrv, h.n);
-    out[at + F.srv_diff_host_rate!] = ratio(s.n - sameHost, s.n);
+    out[at + F.srv_diff_host_rate!] = ratio(s.n - sameSrv, s.n);
   }
 
   private hostFeatures(h: HostWindow | undefined, sw: ServiceWindow | undefined, flow: Flow, srv: number, out: FeatureVector, at: number): void {
@@ -173,15 +180,14 @@ export class FlowFeatureExtractor {
   /** The flow joins its destination's and its service's windows (`h`, `sw`: their current state, if any). */
   private addHost(h: HostWindow | undefined, sw: ServiceWindow | undefined, e: Entry): void {
     if (!h) {
-      h = { ring: new Ring<Entry>(this.hostWindow), n: 0, serror: 0, rerror: 0, bySrv: new Map(), bySrcPort: new Map() };
-      if (this.hosts.size >= this.maxHosts) this.hosts.delete(this.hosts.keys().next().value!);
+      h = { host: e.host, ring: new Ring<Entry>(this.hostWindow), n: 0, serror: 0, rerror: 0, bySrv: new Map(), bySrcPort: new Map(), older: undefined, newer: undefined };
+      if (this.hosts.size >= this.maxHosts) this.forgetOldestHost();
       this.hosts.set(e.host, h);
-    } else if (e.host !== this.newestHost) {
-      // Re-insert: Map order is the LRU order (already last when the host repeats).
-      this.hosts.delete(e.host);
-      this.hosts.set(e.host, h);
+      this.makeNewest(h);
+    } else if (h !== this.newestHost) {
+      this.unlink(h);
+      this.makeNewest(h);
     }
-    this.newestHost = e.host;
     const old = h.ring.push(e);
     if (old) replaceCounts(h, old, e);
     else hostCounts(h, e, 1);
@@ -193,25 +199,44 @@ export class FlowFeatureExtractor {
     if (oldHost !== undefined) bump(sw.byHost, oldHost, -1);
     bump(sw.byHost, e.host, 1);
   }
+
+  private forgetOldestHost(): void {
+    const h = this.oldestHost!;
+    this.unlink(h);
+    this.hosts.delete(h.host);
+  }
+
+  private unlink(h: HostWindow): void {
+    if (h.older) h.older.newer = h.newer;
+    else this.oldestHost = h.newer;
+    if (h.newer) h.newer.older = h.older;
+    else this.newestHost = h.older;
+    h.older = h.newer = undefined;
+  }
+
+  private makeNewest(h: HostWindow): void {
+    h.older = this.newestHost;
+    if (this.newestHost) this.newestHost.newer = h;
+    else this.oldestHost = h;
+    this.newestHost = h;
+  }
 }
 
-const newCounts = (): TimeCounts => ({ n: 0, serror: 0, rerror: 0, by: new Map() });
-
-/** Moves counts `c` by one flow (`other`: the flow's key in `c.by`); returns `c`. */
-function countFlow(c: TimeCounts, other: string | number, e: Entry, sign: 1 | -1): TimeCounts {
+/** Moves counts `c` by one flow; returns `c`. */
+function countFlow<C extends TimeCounts>(c: C, e: Entry, sign: 1 | -1): C {
   c.n += sign;
   if (e.serror) c.serror += sign;
   if (e.rerror) c.rerror += sign;
-  bump(c.by, other, sign);
   return c;
 }
 
-/** countFlow on `key`'s counts in `m`, which holds only keys with flows (dropped at zero). */
-function bumpCounts<K>(m: Map<K, TimeCounts>, key: K, other: string | number, e: Entry, sign: 1 | -1): TimeCounts {
-  let c = m.get(key);
-  if (!c) m.set(key, (c = newCounts()));
-  countFlow(c, other, e, sign);
-  if (c.n === 0) m.delete(key);
+/** countFlow on the flow's host's counts in `m`, which holds only hosts with flows (dropped at zero). */
+function bumpHostCounts(m: Map<string, HostTimeCounts>, e: Entry, sign: 1 | -1): HostTimeCounts {
+  let c = m.get(e.host);
+  if (!c) m.set(e.host, (c = { n: 0, serror: 0, rerror: 0, bySrv: new Map() }));
+  countFlow(c, e, sign);
+  bump(c.bySrv, e.srv, sign);
+  if (c.n === 0) m.delete(e.host);
   return c;
 }
 
