@@ -94,7 +94,9 @@ export function anomalyAnalyzer(o: AnomalyOptions): Analyzer {
       const flows: { e: EcsEvent; flow: Flow }[] = [];
       for (const e of events) {
         const flow = flowFromEvent(e);
-        if (flow) extractor.push(flow, input, flows.push({ e, flow }) * FEATURE_COUNT - FEATURE_COUNT);
+        if (!flow) continue;
+        extractor.push(flow, input, flows.length * FEATURE_COUNT);
+        flows.push({ e, flow });
       }
       if (!flows.length) return [];
       const scores = await scorer.scoreRows(input.subarray(0, flows.length * FEATURE_COUNT), flows.length);

@@ -66,10 +66,10 @@ export interface SyslogServer {
   close(): Promise<void>;
 }
 
-/** `::ffff:10.0.0.1` → `10.0.0.1`: the sender's address as people write it. */
 /** How long a connection closed as idle may still deliver what its sender wrote before it saw the close. */
 const IDLE_CLOSE_GRACE_MS = 10_000;
 
+/** `::ffff:10.0.0.1` → `10.0.0.1`: the sender's address as people write it. */
 const plainAddress = (a: string | undefined): string | undefined => (a?.startsWith('::ffff:') ? a.slice(7) : a);
 
 interface UdpBatch {
