@@ -5,7 +5,7 @@ import { AlertQuery, type AggregationRequest, type AlertQueryInput, type AlertSt
 import { buildAlerts, FIXTURE_START_MS } from './fixtures.ts';
 import { evaluate, parseQuery, QueryError } from '@soc/query';
 import { parseIp } from '@soc/netaddr';
-import { sortValue, timeMs } from './query.ts';
+import { sortKeys, timeMs } from './query.ts';
 import { ConflictError } from './triage.ts';
 
 /**
@@ -52,7 +52,12 @@ function oracleSorted(alerts: Alert[], f: AlertQuery): string[] {
   const sign = f.order === 'asc' ? 1 : -1;
   return alerts
     .filter((a) => oracleMatches(a, f))
-    .sort((x, y) => sign * (sortValue(x, f.sort) - sortValue(y, f.sort) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)))
+    .sort((x, y) => {
+      const kx = sortKeys(x, f.sort);
+      const ky = sortKeys(y, f.sort);
+      for (let i = 0; i < kx.length; i++) if (kx[i] !== ky[i]) return sign * (kx[i]! - ky[i]!);
+      return sign * (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);
+    })
     .map((a) => a.id);
 }
 
@@ -214,7 +219,7 @@ export function storeConformance(name: string, makeStore: StoreFactory): void {
     });
 
     const sorts = (['@timestamp', 'score', 'severity', 'last_seen'] as const).flatMap((sort) => (['asc', 'desc'] as const).map((order) => ({ sort, order })));
-    it.each(sorts)('sorts by $sort $order, ties broken by id', async (s) => {
+    it.each(sorts)('sorts by $sort $order, ties broken by time (score, severity) then id', async (s) => {
       const query = q(s);
       const got = await store.search(query);
       expect(got.alerts.map((a) => a.id)).toEqual(oracleSorted(fixture, query));

@@ -212,9 +212,9 @@ describe('elasticsearch adapter: queries', () => {
     const h = harness({ aliasExists: true });
     const alerts = buildAlerts(3, 24) as [Alert, Alert, Alert];
     h.route('POST', '/soc-alerts/_search', () =>
-      h.searchHits(alerts.map((a) => ({ _id: a.id, _source: toEsDoc(a), sort: [a.score, a.id] })), 57),
+      h.searchHits(alerts.map((a) => ({ _id: a.id, _source: toEsDoc(a), sort: [a.score, Date.parse(a['@timestamp']), a.id] })), 57),
     );
-    const cursor = encodeCursor(0.5, 'abc-cursor-id');
+    const cursor = encodeCursor([0.5, 1709251200000], 'abc-cursor-id');
     const res = await h.store.search(
       AlertQuery.parse({
         from: '2024-03-01T00:00:00Z',
@@ -257,14 +257,14 @@ describe('elasticsearch adapter: queries', () => {
           ],
         },
       },
-      sort: [{ 'soc.score': { order: 'asc' } }, { 'event.id': { order: 'asc' } }],
+      sort: [{ 'soc.score': { order: 'asc' } }, { '@timestamp': { order: 'asc' } }, { 'event.id': { order: 'asc' } }],
       size: 3,
       track_total_hits: true,
-      search_after: [0.5, 'abc-cursor-id'],
+      search_after: [0.5, 1709251200000, 'abc-cursor-id'],
     });
     expect(res.total).toBe(57);
     expect(res.alerts).toEqual(alerts.slice(0, 2));
-    expect(res.next_cursor).toBe(encodeCursor(alerts[1].score, alerts[1].id));
+    expect(res.next_cursor).toBe(encodeCursor([alerts[1].score, Date.parse(alerts[1]['@timestamp'])], alerts[1].id));
   });
 
   it('sends the aggregation DSL and maps terms and histogram buckets', async () => {

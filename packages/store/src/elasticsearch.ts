@@ -4,7 +4,7 @@ import { Alert, severityRank, type Alert as AlertT } from '@soc/schema';
 import { BackendUnavailableError, SocError, type RetryOptions } from '@soc/errors';
 import type { Logger } from '@soc/telemetry';
 import type { AggregationRequest, Aggregations, AlertQuery, AlertStore, Bucket, SearchResult, UpsertFailure, UpsertResult } from './port.ts';
-import { RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, queryTree, validateBatch } from './query.ts';
+import { RELATED_EVENTS_CAP, TIES_BY_TIME, assertIpFilters, decodeCursor, encodeCursor, queryTree, validateBatch } from './query.ts';
 import { ALERT_FIELDS, AUDIT_MAPPINGS, CASE_MAPPINGS, componentTemplate, fromEsDoc, ilmPolicy, ilmSettings, indexTemplate, layoutNames, toEsDoc, type FlatType, type LayoutNames, type LayoutOptions } from './es-layout.ts';
 import { toEsDsl } from './es-query.ts';
 import { AuditEntry, Case, applyCasePatch, applyTriage, newCase, type CaseQuery } from './triage.ts';
@@ -62,16 +62,18 @@ export function toEsQuery(q: AlertQuery, nowMs: number): estypes.QueryDslQueryCo
   return { bool: { filter } };
 }
 
+const cursorAfter = (c: { keys: number[]; id: string }): estypes.FieldValue[] => [...c.keys, c.id];
+
 export function toEsSearch(index: string, q: AlertQuery, nowMs: number): estypes.SearchRequest {
   const field = SORT_FIELD[q.sort];
   return {
     index,
     query: toEsQuery(q, nowMs),
-    sort: [{ [field]: { order: q.order } }, { [F.id]: { order: q.order } }],
+    sort: [{ [field]: { order: q.order } }, ...(TIES_BY_TIME[q.sort] ? [{ [F.timestamp]: { order: q.order } }] : []), { [F.id]: { order: q.order } }],
     // One more than asked tells whether another page exists.
     size: q.limit + 1,
     track_total_hits: true,
-    ...(q.cursor !== undefined ? { search_after: decodeCursor(q.cursor) } : {}),
+    ...(q.cursor !== undefined ? { search_after: cursorAfter(decodeCursor(q.cursor, q.sort)) } : {}),
   };
 }
 
@@ -335,7 +337,7 @@ export function createElasticsearchStore(opts: ElasticsearchStoreOptions & { fla
       return {
         alerts: page.map((h) => fromEsDoc(h._source)),
         total: totalOf(res.hits),
-        next_cursor: hits.length > q.limit && last?.sort ? encodeCursor(Number(last.sort[0]), String(last.sort[1])) : null,
+        next_cursor: hits.length > q.limit && last?.sort ? encodeCursor(last.sort.slice(0, -1).map(Number), String(last.sort.at(-1))) : null,
       };
     },
 

@@ -4,7 +4,7 @@ import { BackendUnavailableError, SocError } from '@soc/errors';
 import type { Logger } from '@soc/telemetry';
 import type { AggregationRequest, Aggregations, AlertQuery, AlertStore, Bucket, SearchResult, UpsertResult } from './port.ts';
 import { parseIp } from '@soc/netaddr';
-import { INTERVAL_MS, RELATED_EVENTS_CAP, assertIpFilters, decodeCursor, encodeCursor, queryTree, timeMs, validateBatch } from './query.ts';
+import { INTERVAL_MS, RELATED_EVENTS_CAP, TIES_BY_TIME, assertIpFilters, decodeCursor, encodeCursor, queryTree, timeMs, validateBatch } from './query.ts';
 import { ipKeyOf, toSql } from './sql-query.ts';
 import {
   AuditEntry,
@@ -74,15 +74,21 @@ CREATE TABLE IF NOT EXISTS cases (
 );
 CREATE INDEX IF NOT EXISTS cases_updated ON cases (updated_at, id);
 CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts_ms, id);
-CREATE INDEX IF NOT EXISTS alerts_score ON alerts (score, id);
-CREATE INDEX IF NOT EXISTS alerts_severity ON alerts (severity_rank, id);
+-- Score and severity break ties by time, then id (query.ts TIES_BY_TIME): alerts arrive in time
+-- order, so these grow at the end of each value's run; ordered by id they took a random page per
+-- alert, and a 150,000-alert store inserted 1.4x slower for these two alone.
+DROP INDEX IF EXISTS alerts_score;
+DROP INDEX IF EXISTS alerts_severity;
+CREATE INDEX IF NOT EXISTS alerts_score_ts ON alerts (score, ts_ms, id);
+CREATE INDEX IF NOT EXISTS alerts_severity_ts ON alerts (severity_rank, ts_ms, id);
 CREATE INDEX IF NOT EXISTS alerts_last_seen ON alerts (last_seen_ms, id);
 CREATE INDEX IF NOT EXISTS alerts_detector ON alerts (detector);
 CREATE INDEX IF NOT EXISTS alerts_rule ON alerts (rule_id);
 CREATE INDEX IF NOT EXISTS alerts_host ON alerts (host);
--- Filters on an address use the key columns below; by_source/by_destination group on these.
-CREATE INDEX IF NOT EXISTS alerts_source_ip ON alerts (source_ip);
-CREATE INDEX IF NOT EXISTS alerts_destination_ip ON alerts (destination_ip);
+-- Addresses are indexed once, by key (see ADDED_INDEXES): an address index takes a random page
+-- per alert, as addresses come in any order.
+DROP INDEX IF EXISTS alerts_source_ip;
+DROP INDEX IF EXISTS alerts_destination_ip;
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (status);
 -- Origin and TLP select large shares of the table (a scan in sort order is as fast) and
 -- an index on them cost every insert: not indexed.
@@ -118,8 +124,12 @@ const COLUMNS = [
 const ADDED_COLUMNS = ['source_ip_key', 'destination_ip_key', 'assignee'] as const;
 const ADDED_INDEXES = `
 
-CREATE INDEX IF NOT EXISTS alerts_source_ip_key ON alerts (source_ip_key);
-CREATE INDEX IF NOT EXISTS alerts_destination_ip_key ON alerts (destination_ip_key);
+-- Filters and CIDR ranges on an address use the key; by_source/by_destination group on the key and
+-- read the address as written from the same index.
+DROP INDEX IF EXISTS alerts_source_ip_key;
+DROP INDEX IF EXISTS alerts_destination_ip_key;
+CREATE INDEX IF NOT EXISTS alerts_source_addr ON alerts (source_ip_key, source_ip);
+CREATE INDEX IF NOT EXISTS alerts_destination_addr ON alerts (destination_ip_key, destination_ip);
 CREATE INDEX IF NOT EXISTS alerts_assignee ON alerts (assignee);
 `;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
@@ -371,25 +381,27 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
       const now = Date.now();
       const where = buildWhere(q, now);
       const scan = buildWhere(q, now, true);
-      const col = SORT_COLUMN[q.sort];
+      // The sort's keys then id, all in one direction: the order of its index (query.ts TIES_BY_TIME).
+      const keys = TIES_BY_TIME[q.sort] ? [SORT_COLUMN[q.sort], 'ts_ms'] : [SORT_COLUMN[q.sort]];
       const dir = q.order === 'asc' ? 'ASC' : 'DESC';
       const keyset: Where = { sql: '1', params: [] };
       if (q.cursor !== undefined) {
-        const [value, id] = decodeCursor(q.cursor);
-        keyset.sql = `(${col}, id) ${q.order === 'asc' ? '>' : '<'} (?, ?)`;
-        keyset.params = [value, id];
+        const after = decodeCursor(q.cursor, q.sort);
+        keyset.sql = `(${keys.join(', ')}, id) ${q.order === 'asc' ? '>' : '<'} (${keys.map(() => '?').join(', ')}, ?)`;
+        keyset.params = [...after.keys, after.id];
       }
+      const keyCols = keys.map((k, i) => `${k} AS k${i}`).join(', ');
       return sqlite('search', () => {
         const total = (db.prepare(`SELECT count(*) AS n FROM alerts WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
         const rows = db
-          .prepare(`SELECT doc, ${col} AS sv, id FROM alerts WHERE ${scan.sql} AND ${keyset.sql} ORDER BY ${col} ${dir}, id ${dir} LIMIT ?`)
-          .all(...scan.params, ...keyset.params, q.limit + 1) as { doc: string; sv: number; id: string }[];
+          .prepare(`SELECT doc, ${keyCols}, id FROM alerts WHERE ${scan.sql} AND ${keyset.sql} ORDER BY ${keys.map((k) => `${k} ${dir}`).join(', ')}, id ${dir} LIMIT ?`)
+          .all(...scan.params, ...keyset.params, q.limit + 1) as ({ doc: string; id: string } & Record<string, number>)[];
         const page = rows.slice(0, q.limit);
         const last = page[page.length - 1];
         return {
           alerts: page.map((r) => JSON.parse(r.doc) as AlertT),
           total,
-          next_cursor: rows.length > q.limit && last ? encodeCursor(last.sv, last.id) : null,
+          next_cursor: rows.length > q.limit && last ? encodeCursor(keys.map((_, i) => last[`k${i}`]!), last.id) : null,
         };
       });
     },
@@ -397,11 +409,13 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
     async aggregate(q, req: AggregationRequest): Promise<Aggregations> {
       assertIpFilters(q);
       const where = buildWhere(q, Date.now());
-      const terms = (expr: string): Bucket[] =>
+      // An address groups by value (its key), as an Elasticsearch `ip` field does; the bucket shows
+      // it as written, read from the same index.
+      const terms = (expr: string, by = expr): Bucket[] =>
         db
           .prepare(
-            `SELECT ${expr} AS key, count(*) AS count FROM alerts WHERE ${where.sql} AND ${expr} IS NOT NULL
-             GROUP BY key ORDER BY count DESC, key ASC LIMIT ?`,
+            `SELECT ${by === expr ? expr : `min(${expr})`} AS key, count(*) AS count FROM alerts WHERE ${where.sql} AND ${by} IS NOT NULL
+             GROUP BY ${by} ORDER BY count DESC, key ASC LIMIT ?`,
           )
           .all(...where.params, req.size) as Bucket[];
       const step = INTERVAL_MS[req.interval];
@@ -417,8 +431,8 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
           by_detector: terms('detector'),
           by_rule: terms('rule_id'),
           by_host: terms('host'),
-          by_source: terms('source_ip'),
-          by_destination: terms('destination_ip'),
+          by_source: terms('source_ip', 'source_ip_key'),
+          by_destination: terms('destination_ip', 'destination_ip_key'),
           over_time: overTime.map((b) => ({ key: new Date(b.start).toISOString(), count: b.count })),
         };
       });

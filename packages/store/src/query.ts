@@ -84,20 +84,37 @@ export function sortValue(a: AlertT, field: AlertQuery['sort']): number {
   }
 }
 
-/** Opaque cursor: base64url JSON of [sortValue, id] of the last alert of the page. */
-export function encodeCursor(value: number, id: string): string {
-  return Buffer.from(JSON.stringify([value, id])).toString('base64url');
+/**
+ * Whether a sort breaks ties of its value by the alert's time before its id. Score and severity
+ * take few distinct values, so under them alerts tie in large groups: newest first (or oldest,
+ * ascending) is the order an analyst wants inside a group, and it is the order alerts arrive in,
+ * so the store's sort index grows at the end of each group instead of at a random place per
+ * alert (the id is a hash), which once the index outgrew a batch cost a page write per alert.
+ */
+export const TIES_BY_TIME: Record<AlertQuery['sort'], boolean> = { '@timestamp': false, last_seen: false, score: true, severity: true };
+
+/** The numeric keys an alert sorts by under `field`, before its id (both backends compare the same). */
+export function sortKeys(a: AlertT, field: AlertQuery['sort']): number[] {
+  const v = sortValue(a, field);
+  return TIES_BY_TIME[field] ? [v, timeMs(a['@timestamp'])] : [v];
 }
 
-export function decodeCursor(cursor: string): [number, string] {
+/** Opaque cursor: base64url JSON of the sort keys and the id of the last alert of the page. */
+export function encodeCursor(keys: readonly number[], id: string): string {
+  return Buffer.from(JSON.stringify([...keys, id])).toString('base64url');
+}
+
+/** The sort keys and id of a cursor made under the same sort; anything else is malformed. */
+export function decodeCursor(cursor: string, field: AlertQuery['sort']): { keys: number[]; id: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw new ValidationError('malformed cursor');
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'number' || !Number.isFinite(parsed[0]) || typeof parsed[1] !== 'string') {
-    throw new ValidationError('malformed cursor');
+  const n = TIES_BY_TIME[field] ? 2 : 1;
+  if (!Array.isArray(parsed) || parsed.length !== n + 1 || typeof parsed[n] !== 'string' || !parsed.slice(0, n).every((k) => typeof k === 'number' && Number.isFinite(k))) {
+    throw new ValidationError('malformed cursor (or one from another sort)');
   }
-  return [parsed[0], parsed[1]];
+  return { keys: parsed.slice(0, n) as number[], id: parsed[n] as string };
 }
