@@ -276,9 +276,11 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
   db.pragma('synchronous = FULL');
   // Alert inserts touch pages all over the id and sort indexes: with SQLite's 2 MiB default cache
   // they are read back and spilled again and again (storm inserts 1.3–1.9x slower at 100k alerts).
-  // A longer WAL between checkpoints copies a page rewritten by many batches once.
+  // A longer WAL between checkpoints copies a page rewritten by many batches once: the id and
+  // address indexes take a random page per alert, so at 150,000 stored a checkpoint every 40,000
+  // pages (a WAL of up to 160 MiB) inserted 1.3x faster than every 10,000 (bench store, fill).
   db.pragma('cache_size = -32768');
-  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma('wal_autocheckpoint = 40000');
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
   db.exec(SCHEMA);
   migrate(db);
