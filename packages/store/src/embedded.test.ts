@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { parseQuery } from '@soc/query';
 import { openEmbeddedStore } from './embedded.ts';
 import { buildAlerts } from './fixtures.ts';
 import { toSql } from './sql-query.ts';
+import { holdWriteLock } from '@soc/testkit/sqlite-lock';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -22,6 +24,33 @@ afterAll(() => {
 storeConformance('embedded', async () => {
   const dir = tempDir();
   return { store: openEmbeddedStore({ path: join(dir, 'alerts.db') }), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+});
+
+describe('embedded: a concurrent writer', () => {
+  // The indexer (its own connection, another thread or process) holds the write lock for a whole
+  // batch; an analyst's triage or case update in that window waits for it, then reads and writes.
+  it('triage and case updates wait for a writer that holds the file, instead of failing as busy', async () => {
+    const path = join(tempDir(), 'alerts.db');
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const store = openEmbeddedStore({ path });
+    const alert = { ...buildAlerts(1, 9)[0]!, status: 'new' as const };
+    await store.upsert([alert]);
+    const kase = await store.createCase({ title: 'storm', alert_ids: [alert.id] }, 'alice');
+
+    let writer = await holdWriteLock(path, 300, driver);
+    const triaged = await store.triage(alert.id, { status: 'acknowledged', assignee: 'alice' }, 'alice');
+    expect(triaged?.alert.status).toBe('acknowledged');
+    await writer.committed;
+
+    writer = await holdWriteLock(path, 300, driver);
+    const updated = await store.updateCase(kase.id, { status: 'closed' }, 'alice');
+    expect(updated?.status).toBe('closed');
+    await writer.committed;
+
+    expect((await store.get(alert.id))?.status).toBe('acknowledged');
+    expect((await store.getCase(kase.id))?.status).toBe('closed');
+    await store.close();
+  });
 });
 
 describe('embedded: durability', () => {

@@ -442,6 +442,9 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
 
     async triage(id, change, actor, guard) {
       // One transaction: the check against the current status and the write cannot interleave.
+      // IMMEDIATE, as every read-then-write here: a deferred one reads a snapshot, and if another
+      // connection (the indexer's batch) commits before it gets the write lock, SQLite refuses it
+      // as busy at once instead of waiting.
       return sqlite('triage', () =>
         db.transaction(() => {
           const row = getStmt.get(id);
@@ -453,7 +456,7 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
           triageStmt.run({ id, status: result.alert.status, assignee: result.alert.assignee ?? null, doc: JSON.stringify(result.alert) });
           appendAudit(result.entries);
           return result;
-        })(),
+        }).immediate(),
       );
     },
 
@@ -504,7 +507,7 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
           putCase(kase);
           appendAudit(entries);
           return kase;
-        })(),
+        }).immediate(),
       );
     },
 
