@@ -24,34 +24,6 @@ export class Ring<T> {
   }
 }
 
-/** Unbounded FIFO with O(1) amortised shift (a head index, compacted now and then). */
-export class Queue<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head++];
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-}
-
 /** Adds `delta` to a counter in a map, deleting it at zero so maps hold only live keys. */
 export function bump<K>(m: Map<K, number>, key: K, delta: number): void {
   const v = (m.get(key) ?? 0) + delta;
