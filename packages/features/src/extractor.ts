@@ -1,6 +1,6 @@
 import { FEATURE_COUNT, FEATURE_NAMES, type FeatureVector } from './features.ts';
 import type { Flow } from './flow.ts';
-import { Ring, bump } from './ring.ts';
+import { CountTable, Ring } from './ring.ts';
 import { CONN_STATE_TO_FLAG, FLAGS, PROTOCOLS, RERROR_FLAGS, SERROR_FLAGS, SERVICES, indexer, kddService, type KddFlag } from './vocab.ts';
 
 export interface ExtractorOptions {
@@ -48,7 +48,7 @@ interface Host {
  */
 interface HostWindow {
   readonly ports: Float64Array; readonly codes: Int32Array; start: number; len: number;
-  n: number; serror: number; rerror: number; readonly bySrv: Int32Array; readonly bySrcPort: Map<number, number>;
+  n: number; serror: number; rerror: number; readonly bySrv: Int32Array; readonly bySrcPort: CountTable;
 }
 /** What a connection state contributes: its KDD flag's index and error classes. */
 interface StateCode { flag: number; serror: boolean; rerror: boolean }
@@ -286,7 +286,7 @@ const newHost = (ip: string): Host => ({
 
 const newWindow = (capacity: number): HostWindow => ({
   ports: new Float64Array(capacity), codes: new Int32Array(capacity), start: 0, len: 0,
-  n: 0, serror: 0, rerror: 0, bySrv: new Int32Array(3 * SLOTS), bySrcPort: new Map(),
+  n: 0, serror: 0, rerror: 0, bySrv: new Int32Array(3 * SLOTS), bySrcPort: new CountTable(capacity),
 });
 
 /** Moves a host window's counts by one connection (`code`, `srcPort`). */
@@ -296,7 +296,7 @@ function windowCounts(w: HostWindow, code: number, srcPort: number, sign: 1 | -1
   w.bySrv[k]! += sign;
   if (code & SERROR) w.serror += sign, (w.bySrv[k + 1]! += sign);
   if (code & RERROR) w.rerror += sign, (w.bySrv[k + 2]! += sign);
-  bump(w.bySrcPort, srcPort, sign);
+  w.bySrcPort.add(srcPort, sign);
 }
 
 /**
@@ -317,8 +317,8 @@ function replaceCounts(w: HostWindow, oldCode: number, oldPort: number, code: nu
   w.bySrv[k + 1]! += d;
   w.bySrv[k + 2]! += r;
   if (oldPort !== srcPort) {
-    bump(w.bySrcPort, oldPort, -1);
-    bump(w.bySrcPort, srcPort, 1);
+    w.bySrcPort.add(oldPort, -1);
+    w.bySrcPort.add(srcPort, 1);
   }
 }
 

@@ -24,9 +24,62 @@ export class Ring<T> {
   }
 }
 
-/** Adds `delta` to a counter in a map, deleting it at zero so maps hold only live keys. */
-export function bump<K>(m: Map<K, number>, key: K, delta: number): void {
-  const v = (m.get(key) ?? 0) + delta;
-  if (v === 0) m.delete(key);
-  else m.set(key, v);
+/**
+ * Counts by number (a connection window's source ports) in one open-addressing table (linear
+ * probing, deletion by backward shift) sized for at most `maxKeys` live keys, so an update
+ * allocates nothing, where a Map's entries churn on random ephemeral ports. Keys are equal as in a
+ * Map (SameValueZero). A count only ever falls to zero, never below: the caller removes what it added.
+ */
+export class CountTable {
+  private readonly keys: Float64Array;
+  /** 0 marks an empty slot. */
+  private readonly counts: Int32Array;
+  private readonly mask: number;
+
+  constructor(maxKeys: number) {
+    let capacity = 4;
+    while (capacity < 2 * maxKeys) capacity *= 2;
+    this.keys = new Float64Array(capacity);
+    this.counts = new Int32Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  get(key: number): number {
+    return this.counts[this.slot(key)]!;
+  }
+
+  add(key: number, delta: number): void {
+    const i = this.slot(key);
+    if (this.counts[i] === 0) this.keys[i] = key;
+    if ((this.counts[i]! += delta) === 0) this.remove(i);
+  }
+
+  /** Equal keys (NaN, ±0 included) share a home: `| 0` maps each to one integer. */
+  private home(key: number): number {
+    const h = Math.imul(key | 0, 0x9e3779b1);
+    return (h ^ (h >>> 15)) & this.mask;
+  }
+
+  /** The slot holding `key`, or the empty slot where it would go (at most half are used). */
+  private slot(key: number): number {
+    let i = this.home(key);
+    for (; this.counts[i] !== 0; i = (i + 1) & this.mask) {
+      const k = this.keys[i]!;
+      if (k === key || (k !== k && key !== key)) return i;
+    }
+    return i;
+  }
+
+  /** Closes the hole at `hole`: a later key of the run moves into it unless its home lies after it. */
+  private remove(hole: number): void {
+    let i = hole;
+    for (let j = (i + 1) & this.mask; this.counts[j] !== 0; j = (j + 1) & this.mask) {
+      if (((j - this.home(this.keys[j]!)) & this.mask) >= ((j - i) & this.mask)) {
+        this.keys[i] = this.keys[j]!;
+        this.counts[i] = this.counts[j]!;
+        i = j;
+      }
+    }
+    this.counts[i] = 0;
+  }
 }
