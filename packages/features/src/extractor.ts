@@ -44,10 +44,11 @@ interface Host {
 }
 /**
  * The last `hostWindow` connections to a host, as parallel rings (source port; flow code), with their
- * running counts; `bySrv` holds n, serror, rerror per service slot.
+ * running counts; `bySrv` holds n, serror, rerror per service slot. The rings start small and double
+ * up to `hostWindow` while they fill (they do not wrap before), so a host seen once costs little.
  */
 interface HostWindow {
-  readonly ports: Float64Array; readonly codes: Int32Array; start: number; len: number;
+  ports: Float64Array; codes: Int32Array; start: number; len: number;
   n: number; serror: number; rerror: number; readonly bySrv: Int32Array; readonly bySrcPort: CountTable;
 }
 /** What a connection state contributes: its KDD flag's index and error classes. */
@@ -224,9 +225,9 @@ export class FlowFeatureExtractor {
       this.makeNewest(h);
     }
     if (w.len < this.hostWindow) {
-      const i = (w.start + w.len++) % this.hostWindow;
-      w.ports[i] = srcPort;
-      w.codes[i] = code;
+      if (w.len === w.ports.length) growWindow(w, Math.min(2 * w.len, this.hostWindow));
+      w.ports[w.len] = srcPort;
+      w.codes[w.len++] = code;
       windowCounts(w, code, srcPort, 1);
     } else {
       const oldCode = w.codes[w.start]!;
@@ -284,10 +285,19 @@ const newHost = (ip: string): Host => ({
   ip, tN: 0, tSerror: 0, tRerror: 0, tBySrv: new Int32Array(SLOTS), win: undefined, older: undefined, newer: undefined, svcRefs: 0, svcBySrv: undefined,
 });
 
-const newWindow = (capacity: number): HostWindow => ({
-  ports: new Float64Array(capacity), codes: new Int32Array(capacity), start: 0, len: 0,
-  n: 0, serror: 0, rerror: 0, bySrv: new Int32Array(3 * SLOTS), bySrcPort: new CountTable(capacity),
+const newWindow = (hostWindow: number): HostWindow => ({
+  ports: new Float64Array(Math.min(8, hostWindow)), codes: new Int32Array(Math.min(8, hostWindow)), start: 0, len: 0,
+  n: 0, serror: 0, rerror: 0, bySrv: new Int32Array(3 * SLOTS), bySrcPort: new CountTable(),
 });
+
+function growWindow(w: HostWindow, capacity: number): void {
+  const ports = new Float64Array(capacity);
+  const codes = new Int32Array(capacity);
+  ports.set(w.ports);
+  codes.set(w.codes);
+  w.ports = ports;
+  w.codes = codes;
+}
 
 /** Moves a host window's counts by one connection (`code`, `srcPort`). */
 function windowCounts(w: HostWindow, code: number, srcPort: number, sign: 1 | -1): void {

@@ -26,32 +26,46 @@ export class Ring<T> {
 
 /**
  * Counts by number (a connection window's source ports) in one open-addressing table (linear
- * probing, deletion by backward shift) sized for at most `maxKeys` live keys, so an update
- * allocates nothing, where a Map's entries churn on random ephemeral ports. Keys are equal as in a
- * Map (SameValueZero). A count only ever falls to zero, never below: the caller removes what it added.
+ * probing, deletion by backward shift, at most half full: it doubles beyond), so an update
+ * allocates nothing once grown, where a Map's entries churn on random ephemeral ports. Keys are
+ * equal as in a Map (SameValueZero). A count only ever falls to zero, never below: the caller
+ * removes what it added.
  */
 export class CountTable {
-  private readonly keys: Float64Array;
+  private keys = new Float64Array(8);
   /** 0 marks an empty slot. */
-  private readonly counts: Int32Array;
-  private readonly mask: number;
-
-  constructor(maxKeys: number) {
-    let capacity = 4;
-    while (capacity < 2 * maxKeys) capacity *= 2;
-    this.keys = new Float64Array(capacity);
-    this.counts = new Int32Array(capacity);
-    this.mask = capacity - 1;
-  }
+  private counts = new Int32Array(8);
+  private mask = 7;
+  private used = 0;
 
   get(key: number): number {
     return this.counts[this.slot(key)]!;
   }
 
   add(key: number, delta: number): void {
-    const i = this.slot(key);
-    if (this.counts[i] === 0) this.keys[i] = key;
+    let i = this.slot(key);
+    if (this.counts[i] === 0) {
+      if (2 * (this.used + 1) > this.counts.length) {
+        this.grow();
+        i = this.slot(key);
+      }
+      this.keys[i] = key;
+      this.used++;
+    }
     if ((this.counts[i]! += delta) === 0) this.remove(i);
+  }
+
+  private grow(): void {
+    const { keys, counts } = this;
+    this.keys = new Float64Array(2 * keys.length);
+    this.counts = new Int32Array(2 * counts.length);
+    this.mask = this.counts.length - 1;
+    for (let j = 0; j < counts.length; j++) {
+      if (counts[j] === 0) continue;
+      const i = this.slot(keys[j]!);
+      this.keys[i] = keys[j]!;
+      this.counts[i] = counts[j]!;
+    }
   }
 
   /** Equal keys (NaN, ±0 included) share a home: `| 0` maps each to one integer. */
@@ -81,5 +95,6 @@ export class CountTable {
       }
     }
     this.counts[i] = 0;
+    this.used--;
   }
 }
