@@ -33,8 +33,12 @@ interface TimeCounts { n: number; serror: number; rerror: number }
 interface Host {
   readonly ip: string;
   tN: number; tSerror: number; tRerror: number;
-  /** 2 s flows by service slot: also the service's flows to this host (srv_diff_host_rate). */
-  readonly tBySrv: Int32Array;
+  /**
+   * 2 s flows by service slot: also the service's flows to this host (srv_diff_host_rate). While
+   * they are all of one service they are counted in `tSlot`/`tSlotN`, so that a flood of hosts seen
+   * once needs no array each; `tBySrv` takes over at the second service.
+   */
+  tSlot: number; tSlotN: number; tBySrv: Int32Array | undefined;
   win: HostWindow | undefined;
   /** Neighbours in the recency list of tracked hosts, so a repeat visit moves no Map entry. */
   older: Host | undefined; newer: Host | undefined;
@@ -167,7 +171,8 @@ export class FlowFeatureExtractor {
   private removeTime(h: Host, code: number): void {
     const slot = code & SLOT_MASK;
     h.tN--;
-    h.tBySrv[slot]!--;
+    if (h.tBySrv) h.tBySrv[slot]!--;
+    else h.tSlotN--;
     const s = this.timeBySrv[slot]!;
     s.n--;
     if (code & SERROR) h.tSerror--, s.serror--;
@@ -183,7 +188,7 @@ export class FlowFeatureExtractor {
     if (code & SERROR) h.tSerror++, s.serror++;
     if (code & RERROR) h.tRerror++, s.rerror++;
     // The host's flows to this service are also the service's flows to this host (srv_diff_host_rate).
-    const sameSrv = ++h.tBySrv[slot]!;
+    const sameSrv = countSrv(h, slot);
     out[at + F.count!] = h.tN;
     out[at + F.srv_count!] = s.n;
     out[at + F.serror_rate!] = ratio(h.tSerror, h.tN);
@@ -282,8 +287,20 @@ export class FlowFeatureExtractor {
 }
 
 const newHost = (ip: string): Host => ({
-  ip, tN: 0, tSerror: 0, tRerror: 0, tBySrv: new Int32Array(SLOTS), win: undefined, older: undefined, newer: undefined, svcRefs: 0, svcBySrv: undefined,
+  ip, tN: 0, tSerror: 0, tRerror: 0, tSlot: 0, tSlotN: 0, tBySrv: undefined, win: undefined, older: undefined, newer: undefined, svcRefs: 0, svcBySrv: undefined,
 });
+
+/** Adds a 2 s flow of service `slot` to the host's counts; returns the host's flows of that service. */
+function countSrv(h: Host, slot: number): number {
+  if (h.tBySrv) return ++h.tBySrv[slot]!;
+  if (h.tSlotN === 0 || h.tSlot === slot) {
+    h.tSlot = slot;
+    return ++h.tSlotN;
+  }
+  h.tBySrv = new Int32Array(SLOTS);
+  h.tBySrv[h.tSlot] = h.tSlotN;
+  return ++h.tBySrv[slot]!;
+}
 
 const newWindow = (hostWindow: number): HostWindow => ({
   ports: new Float64Array(Math.min(8, hostWindow)), codes: new Int32Array(Math.min(8, hostWindow)), start: 0, len: 0,
