@@ -53,6 +53,35 @@ describe('embedded: a concurrent writer', () => {
   });
 });
 
+describe('embedded: a store written by an earlier release', () => {
+  it('replaces the id-ordered sort indexes and the doubled address indexes on open, keeping every alert findable', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const path = join(tempDir(), 'alerts.db');
+    const first = openEmbeddedStore({ path });
+    const alerts = buildAlerts(200, 4);
+    await first.upsert(alerts);
+    await first.close();
+    // The indexes of the earlier layout, as an older file has them.
+    const raw = new Database(path);
+    raw.exec(`DROP INDEX alerts_score_ts; DROP INDEX alerts_severity_ts; DROP INDEX alerts_source_addr; DROP INDEX alerts_destination_addr;
+      CREATE INDEX alerts_score ON alerts (score, id); CREATE INDEX alerts_severity ON alerts (severity_rank, id);
+      CREATE INDEX alerts_source_ip ON alerts (source_ip); CREATE INDEX alerts_destination_ip ON alerts (destination_ip);
+      CREATE INDEX alerts_source_ip_key ON alerts (source_ip_key); CREATE INDEX alerts_destination_ip_key ON alerts (destination_ip_key);`);
+    raw.close();
+
+    const reopened = openEmbeddedStore({ path });
+    const check = new Database(path, { readonly: true });
+    const names = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts' AND name LIKE 'alerts_%'").all() as { name: string }[]).map((r) => r.name);
+    check.close();
+    expect(names).toEqual(expect.arrayContaining(['alerts_score_ts', 'alerts_severity_ts', 'alerts_source_addr', 'alerts_destination_addr']));
+    for (const gone of ['alerts_score', 'alerts_severity', 'alerts_source_ip', 'alerts_destination_ip', 'alerts_source_ip_key', 'alerts_destination_ip_key']) expect(names).not.toContain(gone);
+    const bySource = (await reopened.aggregate(AlertQuery.parse({}), { interval: '1d', size: 100 })).by_source.reduce((n, b) => n + b.count, 0);
+    expect(bySource).toBe(alerts.filter((a) => a.source?.ip !== undefined).length);
+    expect((await reopened.search(AlertQuery.parse({ sort: 'score', limit: 1000 }))).total).toBe(alerts.length);
+    await reopened.close();
+  });
+});
+
 describe('embedded: durability', () => {
   it('keeps upserts and triage across a reopen of the file', async () => {
     const path = join(tempDir(), 'alerts.db');
