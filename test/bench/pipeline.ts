@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedBus } from '@soc/bus';
+import { deepMerge } from '@soc/config';
 import { openEmbeddedStore } from '@soc/store';
 import { rng } from '@soc/prng';
 import { parseLine } from '@soc/parsers';
@@ -158,7 +159,10 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
   const baselineBefore = jsonBaseline(lines);
   // `soc start` as its own process, as an operator runs it: its RSS is the pipeline's alone.
   const config = join(dir, 'bench.json');
-  writeFileSync(config, JSON.stringify({ api: { rateLimitPerSecond: 100_000 }, collector: { rateLimit: { eventsPerSecond: 10_000_000, burst: 10_000_000 } } }));
+  // BENCH_SOC_CONFIG: settings to measure, merged into the bench's own, e.g. '{"collector":{"preserveOriginal":false}}'
+  // (not SOC_*: soc start reads those as its settings and refuses unknown ones).
+  const extra = process.env.BENCH_SOC_CONFIG ? (JSON.parse(process.env.BENCH_SOC_CONFIG) as Record<string, unknown>) : {};
+  writeFileSync(config, JSON.stringify(deepMerge({ api: { rateLimitPerSecond: 100_000 }, collector: { rateLimit: { eventsPerSecond: 10_000_000, burst: 10_000_000 } } }, extra)));
   const soc = await startSoc({ dataDir: join(dir, 'data'), args: ['--config', config] });
   // Progress is read from the data files, read-only beside the running process (SQLite WAL).
   const bus = openEmbeddedBus({ path: join(dir, 'data', 'bus.db') });

@@ -54,8 +54,8 @@ export async function benchStages(opts: { events?: number } = {}) {
     };
     const half = Math.floor(n / 2000) * 1000;
     const inThreadS = await collect(new BusIngest(producer, metrics, logger), 0, half);
-    const pool = await ParsePool.start(cfg.collector.parseThreads, cfg.detector.internalCidrs, logger);
-    const pooledS = await collect(new BusIngest(producer, metrics, logger, undefined, pool.parse), half, n).finally(() => pool.close());
+    const pool = await ParsePool.start(cfg.collector.parseThreads, { internalCidrs: cfg.detector.internalCidrs, preserveOriginal: cfg.collector.preserveOriginal }, logger);
+    const pooledS = await collect(new BusIngest(producer, metrics, logger, {}, pool.parse), half, n).finally(() => pool.close());
     let t0 = performance.now();
     const detector = await startStage('detector', cfg, { bus, metrics, logger });
     const detectorS = await drained(bus, 'soc-detector', TOPICS.events, t0);

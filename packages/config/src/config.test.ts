@@ -80,6 +80,9 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { SOC_API_PORT: 'eighty' } })).toThrow(/api\.port \(from SOC_API_PORT\)/);
     expect(() => loadConfig({ env: { SOC_COUNTRY: 'Estonia' } })).toThrow(/soc\.country/);
     expect(() => loadConfig({ env: { SOC_SYSLOG_ENABLED: 'maybe' } })).toThrow(ConfigError);
+    expect(loadConfig({ env: {} }).collector.preserveOriginal).toBe(true);
+    expect(loadConfig({ env: { SOC_COLLECTOR_PRESERVE_ORIGINAL: 'false' } }).collector.preserveOriginal).toBe(false);
+    expect(() => loadConfig({ env: { SOC_COLLECTOR_PRESERVE_ORIGINAL: 'sometimes' } })).toThrow(/SOC_COLLECTOR_PRESERVE_ORIGINAL/);
     expect(() => loadConfig({ env: { SOC_INTERNAL_CIDRS: '10.0.0.0/8, bogus' } })).toThrow(/detector\.internalCidrs\.1 \(from SOC_INTERNAL_CIDRS\)/);
     expect(loadConfig({ env: { SOC_INTERNAL_CIDRS: '10.0.0.0/8, 2001:db8::/32' } }).detector.internalCidrs).toEqual(['10.0.0.0/8', '2001:db8::/32']);
     try {

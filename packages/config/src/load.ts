@@ -51,6 +51,7 @@ export const ENV_MAP: Record<string, string> = {
   SOC_COLLECTOR_PORT: 'collector.port',
   SOC_COLLECTOR_MAX_BODY_BYTES: 'collector.maxBodyBytes',
   SOC_COLLECTOR_PARSE_THREADS: 'collector.parseThreads',
+  SOC_COLLECTOR_PRESERVE_ORIGINAL: 'collector.preserveOriginal',
   SOC_SYSLOG_ENABLED: 'collector.syslog.enabled',
   SOC_SYSLOG_HOST: 'collector.syslog.host',
   SOC_SYSLOG_UDP_PORT: 'collector.syslog.udpPort',
@@ -126,7 +127,7 @@ export const OTHER_SOC_ENV: readonly string[] = [
   'SOC_BENCH_EVENTS',
 ];
 
-const BOOLEAN_PATHS = new Set(['collector.syslog.enabled', 'detector.anomaly', 'federation.enabled']);
+const BOOLEAN_PATHS = new Set(['collector.syslog.enabled', 'collector.preserveOriginal', 'detector.anomaly', 'federation.enabled']);
 
 export function setPath(target: Plain, path: string, value: unknown): void {
   const keys = path.split('.');

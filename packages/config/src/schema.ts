@@ -147,6 +147,12 @@ export const CollectorConfig = z.strictObject({
    * appending to the bus; 0 parses on that thread.
    */
   parseThreads: z.coerce.number().int().min(0).max(64).default(1),
+  /**
+   * Carry each accepted line verbatim as `event.original` (ECS; Elastic's `preserve_original_event`).
+   * Off: every field is still mapped or kept under the sensor's namespace and `event.id` is unchanged;
+   * the bus carries about a third fewer bytes per Zeek conn event (the realistic mix 6–13% faster).
+   */
+  preserveOriginal: z.boolean().default(true),
   rateLimit: RateLimitConfig.default(RateLimitConfig.parse({})),
   /** HTTPS for the collector; a verified client certificate (clientCert) acts as a sensor token. */
   tls: TlsConfig.optional(),
@@ -185,8 +191,14 @@ export const ApiConfig = z.strictObject({
 });
 
 export const IndexerConfig = z.strictObject({
-  /** Alerts per store transaction; a larger batch coalesces more updates of one group alert. */
-  batchSize: PositiveInt.default(5000),
+  /**
+   * Alerts per store transaction, at most (a batch is what is waiting, so it is this large only in a
+   * backlog). A larger batch coalesces more updates of one group alert, and writes each page of the
+   * id and address indexes (random by nature) once per batch instead of once per few thousand
+   * alerts: 20,000 stored a 100,000-alert storm ~6% faster than 5,000 (bench pipeline-alerts). A
+   * full batch holds the store's write lock ~1 s; a triage meanwhile waits (busy_timeout 5 s).
+   */
+  batchSize: PositiveInt.default(20_000),
   /** In `soc start` (several services in one process), run the indexer in its own worker thread. */
   thread: z.boolean().default(true),
 });

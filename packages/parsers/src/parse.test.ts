@@ -14,6 +14,29 @@ describe('parseLine', () => {
     expect(parseLine('{"@timestamp":"nope","event":{"kind":"event","dataset":"x"}}', ctx)).toMatchObject({ ok: false, reason: expect.stringMatching(/^ecs: /) });
   });
 
+  it('without preserveOriginal, every event is the same but for event.original, ids included', () => {
+    const lines = [...fixtureLines('suricata.eve.json'), ...fixtureLines('syslog.txt')];
+    const receivedAt = new Date('2026-11-01T12:00:00Z'); // syslog lines without a time take it
+    let compared = 0;
+    for (const line of lines) {
+      const kept = parseLine(line, { ...ctx, receivedAt });
+      const dropped = parseLine(line, { ...ctx, receivedAt, preserveOriginal: false });
+      expect(dropped.ok).toBe(kept.ok);
+      if (!kept.ok || !dropped.ok) continue;
+      expect(kept.event.event.original).toBe(line);
+      expect(dropped.event.event).not.toHaveProperty('original');
+      const { original: _o, ...rest } = kept.event.event;
+      expect(dropped.event).toEqual({ ...kept.event, event: rest });
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(5);
+    // An already-normalised event re-sent loses its copy too; its id stays.
+    const first = expectOk(parseLine(lines[0]!, ctx));
+    const again = expectOk(parseLine(JSON.stringify(first), { ...ctx, preserveOriginal: false }));
+    expect(again.event.id).toBe(first.event.id);
+    expect(again.event).not.toHaveProperty('original');
+  });
+
   it('detects JSON kinds', () => {
     expect(detectJsonKind({ '@timestamp': 'x', event: { dataset: 'a' } })).toBe('ecs');
     expect(detectJsonKind({ event_type: 'flow' })).toBe('suricata');

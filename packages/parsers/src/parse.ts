@@ -101,7 +101,7 @@ function ingestedOf(receivedAt: Date): string {
 }
 
 /**
- * Adds what every event carries (id, original, ingested, observer) and validates the result. The
+ * Adds what every event carries (id, original unless turned off, ingested, observer) and validates the result. The
  * draft is the mapper's own (a fresh object per line), so it is completed in place.
  */
 function finish(draft: Draft, line: string, ctx: ParseContext, receivedAt: Date): ParseOutcome {
@@ -109,7 +109,8 @@ function finish(draft: Draft, line: string, ctx: ParseContext, receivedAt: Date)
   const ev = draft.event;
   const original = ev.original ?? line;
   ev.id ??= eventId(ev.dataset, original);
-  ev.original = original;
+  if (ctx.preserveOriginal === false) delete ev.original;
+  else ev.original = original;
   ev.ingested = ingestedOf(receivedAt);
   if (ctx.observer || draft.observer) draft.observer = { ...ctx.observer, ...draft.observer };
   const r = EcsEvent.safeParse(compact(draft));

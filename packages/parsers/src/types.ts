@@ -30,6 +30,13 @@ export interface ParseContext {
   receivedAt?: Date;
   /** This SOC's internal networks: `network.direction` where the sensor does not state it. */
   internal?: CidrSet;
+  /**
+   * Keep the line as `event.original` (default true). Off, as Elastic's integrations without
+   * `preserve_original_event`: every field is still mapped or kept under the sensor's namespace and
+   * `event.id` is still the hash of the line; only the verbatim copy (about a third of a Zeek conn
+   * record's bytes) is not carried.
+   */
+  preserveOriginal?: boolean;
 }
 
 /** A mapper's result before the common fields (id, original, ingested, observer) are added. */

@@ -43,6 +43,12 @@ const MAX_REPORTED_ERRORS = 100;
 /** Events are keyed by destination address: the detector's per-host windows need them in order. */
 export const eventKey = (e: EcsEvent): string | null => e.destination?.ip ?? e.source?.ip ?? e.host?.name ?? null;
 
+/** How this deployment parses every call's lines (`collector.preserveOriginal`, the internal networks). */
+export interface ParseSettings {
+  internal?: CidrSet;
+  preserveOriginal?: boolean;
+}
+
 /** A call's lines parsed and validated: bus records ready to append, and what was rejected. */
 export interface ParsedLines {
   events: ProducerRecord[];
@@ -57,12 +63,12 @@ export interface ParsedLines {
  * Parses and validates each line (a pure function: no I/O, so a worker thread can run it): an
  * event becomes its bus record (keyed, serialised once), a rejection its dead letter.
  */
-export function parseLines(lines: RawLine[], ctx: IngestContext, internal?: CidrSet): ParsedLines {
+export function parseLines(lines: RawLine[], ctx: IngestContext, settings: ParseSettings = {}): ParsedLines {
   const events: ProducerRecord[] = [];
   const dead: ProducerRecord[] = [];
   const errors: IngestResult['errors'] = [];
   const reasons = new Map<string, number>();
-  const parseCtx: ParseContext = { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt: new Date(), internal };
+  const parseCtx: ParseContext = { format: ctx.format, source: ctx.source, observer: ctx.observer, zeekTsv: ctx.zeekTsv, zeekPath: ctx.zeekPath, receivedAt: new Date(), internal: settings.internal, preserveOriginal: settings.preserveOriginal };
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     const lineNo = l.line ?? i + 1;
@@ -95,12 +101,12 @@ export class BusIngest implements Ingest {
     private readonly producer: Producer,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-    /** This SOC's internal networks, for `network.direction`; none configured: none derived. */
-    internal?: CidrSet,
-    /** A parser pool; by default lines are parsed in this thread. */
+    /** This SOC's internal networks (for `network.direction`; none configured: none derived) and whether lines are kept. */
+    settings: ParseSettings = {},
+    /** A parser pool (started with the same settings); by default lines are parsed in this thread. */
     parser?: LineParser,
   ) {
-    this.parse = parser ?? (async (lines, ctx) => parseLines(lines, ctx, internal));
+    this.parse = parser ?? (async (lines, ctx) => parseLines(lines, ctx, settings));
   }
 
   async submit(lines: RawLine[], ctx: IngestContext): Promise<IngestResult> {

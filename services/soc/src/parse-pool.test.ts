@@ -8,6 +8,7 @@ import { linesFromWire, linesToWire, parsedFromWire, parsedToWire } from './pars
 
 const logger = createLogger('t', { level: 'silent' });
 const internal = ['10.0.0.0/8'];
+const settings = { internalCidrs: internal, preserveOriginal: true };
 const ctx: IngestContext = { source: 'http:edge1', format: 'auto', observer: { ip: '127.0.0.1' } };
 
 const conn = (i: number) => JSON.stringify({ ts: 1793534400 + i / 1000, uid: `C${i}`, 'id.orig_h': '10.1.2.3', 'id.orig_p': 40000 + (i % 20000), 'id.resp_h': '198.51.100.7', 'id.resp_p': 443, proto: 'tcp', conn_state: 'SF', orig_bytes: 100, resp_bytes: 2000 });
@@ -30,7 +31,7 @@ function comparable(p: ParsedLines) {
 describe('parser threads (collector.parseThreads)', () => {
   let pool: ParsePool;
   beforeAll(async () => {
-    pool = await ParsePool.start(2, internal, logger);
+    pool = await ParsePool.start(2, settings, logger);
   });
   afterAll(async () => {
     await pool?.close();
@@ -45,13 +46,27 @@ describe('parser threads (collector.parseThreads)', () => {
       { raw: '<34>1 2026-11-01T12:00:00Z host app - - - a syslog message', line: 54 },
       { raw: 'x', line: 55, rejectReason: 'line exceeds 16 bytes' },
     ];
-    const here = parseLines(batch, ctx, new CidrSet(internal));
+    const here = parseLines(batch, ctx, { internal: new CidrSet(internal) });
     const there = await pool.parse(batch, ctx);
     expect(comparable(there)).toEqual(comparable(here));
     expect(there.events.length).toBe(52);
     expect(there.dead.length).toBe(3);
     // The internal networks reached the thread: direction is derived from them.
     expect(JSON.parse(there.events[0]!.value).network.direction).toBe('outbound');
+  });
+
+  it('parse with the settings they were started with (collector.preserveOriginal)', async () => {
+    const bare = await ParsePool.start(1, { internalCidrs: [], preserveOriginal: false }, logger);
+    try {
+      const there = await bare.parse(lines(5), ctx);
+      expect(there.events).toHaveLength(5);
+      for (const r of there.events) expect(JSON.parse(r.value).event).not.toHaveProperty('original');
+      // Without internal networks nothing is derived; with the default pool it is (test above).
+      expect(JSON.parse(there.events[0]!.value).network.direction).toBeUndefined();
+      expect(comparable(there)).toEqual(comparable(parseLines(lines(5), ctx, { preserveOriginal: false })));
+    } finally {
+      await bare.close();
+    }
   });
 
   it('carry a batch across in columns and rebuild exactly the lines and the records', () => {
@@ -87,7 +102,7 @@ describe('parser threads (collector.parseThreads)', () => {
 
   it('count the lines in hand as the parser stage queue in /metrics, down to 0 when parsed or failed', async () => {
     const metrics = new Metrics({ defaults: false });
-    const one = await ParsePool.start(1, internal, logger, metrics);
+    const one = await ParsePool.start(1, settings, logger, metrics);
     const depth = async () => /soc_queue_depth\{stage="parser"\} (\d+)/.exec(await metrics.render())?.[1];
     try {
       const a = one.parse(lines(3000), ctx);

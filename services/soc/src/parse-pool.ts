@@ -5,6 +5,12 @@ import type { Logger, Metrics } from '@soc/telemetry';
 import { linesToWire, parsedFromWire, type ParsedWire } from './parse-wire.ts';
 import { moduleWorker } from './worker.ts';
 
+/** What every parser thread parses with (the CIDRs as text: a CidrSet does not cross threads). */
+export interface ParserThreadSettings {
+  internalCidrs: string[];
+  preserveOriginal: boolean;
+}
+
 type Job = { lines: number; resolve: (p: ParsedLines) => void; reject: (e: Error) => void };
 type FromParser = { ready: true } | { id: number; parsed: ParsedWire } | { id: number; error: string };
 
@@ -29,14 +35,14 @@ export class ParsePool {
   private inHand = 0;
 
   private constructor(
-    private readonly internalCidrs: string[],
+    private readonly settings: ParserThreadSettings,
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
   ) {}
 
   /** Starts `size` threads; resolves once every one is ready (a start-up error rejects). */
-  static async start(size: number, internalCidrs: string[], logger: Logger, metrics?: Metrics): Promise<ParsePool> {
-    const pool = new ParsePool(internalCidrs, logger, metrics);
+  static async start(size: number, settings: ParserThreadSettings, logger: Logger, metrics?: Metrics): Promise<ParsePool> {
+    const pool = new ParsePool(settings, logger, metrics);
     try {
       for (let i = 0; i < size; i++) pool.slots.push(await pool.spawn());
     } catch (err) {
@@ -75,7 +81,7 @@ export class ParsePool {
   };
 
   private spawn(): Promise<Slot> {
-    const worker = moduleWorker(new URL('./parse-worker.ts', import.meta.url), { internalCidrs: this.internalCidrs });
+    const worker = moduleWorker(new URL('./parse-worker.ts', import.meta.url), this.settings);
     const slot: Slot = { worker, jobs: new Map() };
     return new Promise<Slot>((resolve, reject) => {
       let ready = false;
