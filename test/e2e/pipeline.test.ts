@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -22,6 +23,18 @@ describe('soc start: ingest -> bus -> detector -> indexer -> store -> API', () =
   it('writes credentials with mode 0600 and reports a loopback URL', () => {
     expect(statSync(String(soc.ready.credentials)).mode & 0o777).toBe(0o600);
     expect(soc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  // Per-thread nice values are read from Linux /proc.
+  it.skipIf(process.platform !== 'linux')('runs the parser and detector threads behind the indexer and HTTP threads (nice 5 by default; Linux)', () => {
+    const pid = soc.proc.pid!;
+    const niceOf = (task: string) => Number(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const tasks = readdirSync(`/proc/${pid}/task`);
+    const own = getPriority(0); // soc start inherits it
+    expect(niceOf(String(pid))).toBe(own);
+    // From a process already at nice > 5 the threads cannot go to 5 (that would raise them).
+    if (own <= 5) expect(tasks.filter((t) => niceOf(t) === 5).length).toBeGreaterThanOrEqual(2);
+    expect(tasks.filter((t) => niceOf(t) === own).length).toBeGreaterThan(1);
   });
 
   it('rejects requests without a token (401) and sensors on the analyst API (403)', async () => {

@@ -81,6 +81,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { SOC_COUNTRY: 'Estonia' } })).toThrow(/soc\.country/);
     expect(() => loadConfig({ env: { SOC_SYSLOG_ENABLED: 'maybe' } })).toThrow(ConfigError);
     expect(loadConfig({ env: {} }).collector.preserveOriginal).toBe(true);
+    expect(loadConfig({ env: { SOC_COLLECTOR_PARSE_THREAD_NICE: '9', SOC_DETECTOR_THREAD_NICE: '-3' } })).toMatchObject({ collector: { parseThreadNice: 9 }, detector: { threadNice: -3 } });
+    expect(() => loadConfig({ env: { SOC_DETECTOR_THREAD_NICE: '20' } })).toThrow(/detector\.threadNice \(from SOC_DETECTOR_THREAD_NICE\)/);
     expect(loadConfig({ env: { SOC_COLLECTOR_PRESERVE_ORIGINAL: 'false' } }).collector.preserveOriginal).toBe(false);
     expect(() => loadConfig({ env: { SOC_COLLECTOR_PRESERVE_ORIGINAL: 'sometimes' } })).toThrow(/SOC_COLLECTOR_PRESERVE_ORIGINAL/);
     expect(() => loadConfig({ env: { SOC_INTERNAL_CIDRS: '10.0.0.0/8, bogus' } })).toThrow(/detector\.internalCidrs\.1 \(from SOC_INTERNAL_CIDRS\)/);

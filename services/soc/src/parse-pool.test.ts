@@ -1,3 +1,5 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocError } from '@soc/errors';
 import { CidrSet } from '@soc/netaddr';
@@ -66,6 +68,25 @@ describe('parser threads (collector.parseThreads)', () => {
       expect(comparable(there)).toEqual(comparable(parseLines(lines(5), ctx, { preserveOriginal: false })));
     } finally {
       await bare.close();
+    }
+  });
+
+  it('run at the nice value asked (collector.parseThreadNice), the calling thread unchanged', async () => {
+    const own = getPriority(0);
+    // Above this thread's own value: lowering priority needs no privilege, wherever the test runs.
+    const asked = Math.min(19, own + 3);
+    const niced = await ParsePool.start(1, { ...settings, nice: asked }, logger);
+    try {
+      expect(niced.nice).toEqual([asked]);
+      expect(getPriority(0)).toBe(own);
+      // Seen from outside the thread too: Linux lists each thread's nice in /proc (field 19).
+      if (process.platform === 'linux') {
+        const nices = readdirSync('/proc/self/task').map((t) => Number(readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+        expect(nices).toContain(asked);
+      }
+      expect((await niced.parse(lines(3), ctx)).events).toHaveLength(3);
+    } finally {
+      await niced.close();
     }
   });
 

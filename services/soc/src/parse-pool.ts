@@ -9,14 +9,18 @@ import { moduleWorker } from './worker.ts';
 export interface ParserThreadSettings {
   internalCidrs: string[];
   preserveOriginal: boolean;
+  /** The threads' nice value (`collector.parseThreadNice`); absent: the process's. */
+  nice?: number;
 }
 
 type Job = { lines: number; resolve: (p: ParsedLines) => void; reject: (e: Error) => void };
-type FromParser = { ready: true } | { id: number; parsed: ParsedWire } | { id: number; error: string };
+type FromParser = { ready: true; nice?: number } | { id: number; parsed: ParsedWire } | { id: number; error: string };
 
 interface Slot {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** The nice value the thread runs at, as it reported (undefined: the OS did not say). */
+  nice?: number;
 }
 
 /**
@@ -57,6 +61,11 @@ export class ParsePool {
     return this.slots.map((s) => s.worker);
   }
 
+  /** The nice value of each running thread, as it reported. */
+  get nice(): (number | undefined)[] {
+    return this.slots.map((s) => s.nice);
+  }
+
   /** Lines handed to the threads and not yet parsed. */
   get depth(): number {
     return this.inHand;
@@ -88,6 +97,8 @@ export class ParsePool {
       worker.on('message', (m: FromParser) => {
         if ('ready' in m) {
           ready = true;
+          slot.nice = m.nice;
+          if (this.settings.nice !== undefined && m.nice !== this.settings.nice) this.logger.warn({ asked: this.settings.nice, nice: m.nice }, 'parser thread priority not set as asked (raising it needs CAP_SYS_NICE)');
           resolve(slot);
           return;
         }

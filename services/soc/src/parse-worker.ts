@@ -3,9 +3,11 @@ import { CidrSet } from '@soc/netaddr';
 import { parseLines, type IngestContext } from '@soc/svc-collector';
 import type { ParserThreadSettings } from './parse-pool.ts';
 import { linesFromWire, parsedToWire, type LinesWire } from './parse-wire.ts';
+import { setThreadNice } from './thread-nice.ts';
 
 /** Entry of a parser thread (see ParsePool): parses and validates batches of lines, nothing else; no I/O. */
-const { internalCidrs, preserveOriginal } = workerData as ParserThreadSettings;
+const { internalCidrs, preserveOriginal, nice } = workerData as ParserThreadSettings;
+const inForce = nice === undefined ? undefined : setThreadNice(nice);
 const settings = { internal: internalCidrs.length ? new CidrSet(internalCidrs) : undefined, preserveOriginal };
 const port = parentPort!;
 port.on('message', ({ id, lines, ctx }: { id: number; lines: LinesWire; ctx: IngestContext }) => {
@@ -16,4 +18,4 @@ port.on('message', ({ id, lines, ctx }: { id: number; lines: LinesWire; ctx: Ing
     port.postMessage({ id, error: (err as Error).message });
   }
 });
-port.postMessage({ ready: true });
+port.postMessage({ ready: true, nice: inForce });

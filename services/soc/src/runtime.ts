@@ -161,7 +161,7 @@ export async function startServices(cfg: SocConfig, services: readonly ServiceNa
       const log = logger.child({ component: 'collector' });
       // Parsing in its own threads; stopped after the HTTP servers and sources (pushed before them).
       const cidrs = cfg.detector.internalCidrs;
-      const pool = c.parseThreads > 0 ? await ParsePool.start(c.parseThreads, { internalCidrs: cidrs, preserveOriginal: c.preserveOriginal }, log, metrics) : undefined;
+      const pool = c.parseThreads > 0 ? await ParsePool.start(c.parseThreads, { internalCidrs: cidrs, preserveOriginal: c.preserveOriginal, nice: c.parseThreadNice }, log, metrics) : undefined;
       if (pool) stack.push({ name: 'parser-threads', stop: () => pool.close() });
       const ingest = new BusIngest(producer, metrics, log, { internal: cidrs.length ? new CidrSet(cidrs) : undefined, preserveOriginal: c.preserveOriginal }, pool?.parse);
       if (c.syslog.enabled) {

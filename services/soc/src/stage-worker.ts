@@ -3,11 +3,17 @@ import type { SocConfig } from '@soc/config';
 import { Metrics, createLogger } from '@soc/telemetry';
 import { openBus, openStore } from './backends.ts';
 import { startStage, type StageName, type Stoppable } from './stages.ts';
+import { setThreadNice } from './thread-nice.ts';
 
 /** Entry of a stage thread (see startStageThread): one stage, its own connections, metrics forwarded. */
 const { stage, cfg } = workerData as { stage: StageName; cfg: SocConfig };
 const port = parentPort!;
 const logger = createLogger('soc').child({ thread: stage });
+// The detector runs behind the indexer (see detector.threadNice); the indexer keeps the process's priority.
+if (stage === 'detector') {
+  const nice = setThreadNice(cfg.detector.threadNice);
+  if (nice !== cfg.detector.threadNice) logger.warn({ asked: cfg.detector.threadNice, nice }, 'detector thread priority not set as asked (raising it needs CAP_SYS_NICE)');
+}
 // Process-wide default metrics (memory, event loop) are reported once, by the main thread.
 const metrics = new Metrics({ defaults: false });
 const bus = openBus(cfg, logger.child({ component: 'bus' }));
