@@ -134,7 +134,8 @@ CREATE INDEX IF NOT EXISTS alerts_assignee ON alerts (assignee);
 `;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
-const INSERT = `INSERT INTO alerts (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`;
+// Positional: binding 23 named parameters looks each one up on the row object, ~1 µs per alert.
+const INSERT = `INSERT INTO alerts (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
 
 /**
  * The merge rules of a re-upsert, in JS over the stored row (one parse, no JSON functions in
@@ -322,7 +323,8 @@ export function openEmbeddedStore(opts: { path: string; logger?: Logger; busyTim
       if (stored) {
         update(stored, toRow(alert));
       } else {
-        insertStmt.run(toRow(alert));
+        const row = toRow(alert);
+        insertStmt.run(COLUMNS.map((c) => row[c]));
         inserted++;
       }
     }
