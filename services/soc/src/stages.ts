@@ -58,9 +58,9 @@ export async function startStage(stage: StageName, cfg: SocConfig, deps: { bus: 
  * Each detector batch decodes about 10 MB of events, each indexer batch up to 20,000 alerts
  * (about 30 MB), that die with it; with the default, most scavenges found a batch in flight,
  * copied it and promoted it to the old generation. Measured: about 10% less CPU per event of the
- * detector thread on the 50k realistic mix (64 MiB was no better than the default), and 7-10%
- * more alerts per second in the 100k alert storm for the indexer (CPU 145-154 -> 134-139 µs per
- * event of `soc start`; 192 MiB no better within noise, and more RSS).
+ * detector thread on the 50k realistic mix (64 MiB was no better than the default); for the
+ * indexer, +3% in the 100k alert storm over seven alternated pairs (+7-10% in a busier window;
+ * 192 MiB no better within noise, and more RSS).
  */
 // V8 sizes the young generation as three semi-spaces: 96 MiB = 32 MiB semi-spaces.
 const STAGE_HEAP = { maxYoungGenerationSizeMb: 96 };
