@@ -26,7 +26,8 @@ export async function startSoc(opts: { dataDir: string; command?: string; port?:
   const nodeArgs = process.env.SOC_EXEC_ARGV?.split(' ').filter(Boolean) ?? [];
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'services/soc/src/main.ts'), opts.command ?? 'start', '--data-dir', opts.dataDir, '--port', String(opts.port ?? 0), ...(opts.args ?? [])], {
     cwd: ROOT,
-    env: { ...process.env, SOC_LOG_LEVEL: process.env.SOC_LOG_LEVEL ?? 'warn', ...opts.env },
+    // SOC_DEBUG: a start-up failure shows its stack in the test's error, not only its one line.
+    env: { ...process.env, SOC_LOG_LEVEL: process.env.SOC_LOG_LEVEL ?? 'warn', SOC_DEBUG: process.env.SOC_DEBUG ?? '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';

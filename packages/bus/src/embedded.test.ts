@@ -46,6 +46,40 @@ describe('embedded bus specifics', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
+  // Several processes opening one new file together (three SOCs on one federation bus) race to
+  // convert it to WAL; SQLite refused the losers SQLITE_BUSY without waiting (about one round in 15
+  // failed before the open retried).
+  it('opens a new file from several processes at once', async () => {
+    const script = fileURLToPath(new URL('./testing/cold-open.ts', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'bus-cold-'));
+    dirs.push(dir);
+    const { default: Database } = await import('better-sqlite3');
+    for (let round = 0; round < 6; round++) {
+      const path = join(dir, `cold-${round}.db`);
+      const kids = Array.from({ length: 4 }, () =>
+        spawn(process.execPath, ['--import', 'tsx', script, path], { stdio: ['pipe', 'pipe', 'pipe'], cwd: fileURLToPath(new URL('../../..', import.meta.url)) }),
+      );
+      children.push(...kids);
+      const results = kids.map(
+        (k) =>
+          new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            let stderr = '';
+            k.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+            k.once('exit', (code) => resolve({ code, stderr }));
+          }),
+      );
+      await Promise.all(kids.map((k) => new Promise<void>((resolve) => k.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()))));
+      const at = Date.now() + 300;
+      for (const k of kids) k.stdin!.write(`${at}\n`);
+      const done = await Promise.all(results);
+      expect(done.filter((r) => r.code !== 0).map((r) => r.stderr.trim())).toEqual([]);
+      const db = new Database(path, { readonly: true });
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.prepare('SELECT name FROM topics').pluck().all()).toEqual(['federation']);
+      db.close();
+    }
+  }, 120_000);
+
   function spawnMember(path: string, groupId: string, topic: string, handled: string): Promise<ChildProcess> {
     const script = fileURLToPath(new URL('./testing/group-member.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', script, path, groupId, topic, handled, String(MEMBER_TIMEOUT)], {

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { BackendUnavailableError, backoffDelay, sleep } from '@soc/errors';
+import { BackendUnavailableError, backoffDelay, retrySync, sleep } from '@soc/errors';
 import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import { assignedPartitions, createPartitioner } from './partition.ts';
@@ -75,6 +75,7 @@ function appendSignal(path: string): EventEmitter {
 export const PAGE_SIZE = 16_384;
 
 const RETRIABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|PROTOCOL)/;
+const isSqliteBusy = (err: unknown): boolean => /^SQLITE_BUSY/.test(String((err as { code?: unknown } | null)?.code ?? ''));
 
 /** SQLite failures cross the port as BackendUnavailableError; lock contention and I/O trouble are retriable. */
 export function toBackendError(err: unknown, what: string): BackendUnavailableError {
@@ -108,7 +109,9 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
   // A new file only (an existing one keeps its page size): records are event-sized, and 16 KiB
   // pages write a batch in a quarter of the WAL frames and syscalls that 4 KiB pages take.
   db.pragma(`page_size = ${PAGE_SIZE}`);
-  db.pragma('journal_mode = WAL');
+  // Processes that open a new file together (three SOCs on one federation bus) race to convert it
+  // to WAL, and SQLite answers all but one SQLITE_BUSY at once, without waiting in the busy handler.
+  retrySync(() => db.pragma('journal_mode = WAL'), { retries: 12, initialDelayMs: 10, maxDelayMs: 500, shouldRetry: isSqliteBusy });
   // NORMAL: a commit does not wait for the disk on this thread; each commit that must survive a
   // power loss (appends, offset commits) awaits the WAL's fdatasync instead (see wal-sync.ts),
   // so an append still resolves only once it is durable.

@@ -111,3 +111,22 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, o: RetryOpti
     }
   }
 }
+
+/**
+ * `retry` for synchronous work that cannot yield, such as opening a database: the thread sleeps
+ * between attempts (Atomics.wait), so keep it to start-up paths with short delays.
+ */
+export function retrySync<T>(fn: (attempt: number) => T, o: Omit<RetryOptions, 'signal'> = {}): T {
+  const attempts = Math.max(1, o.retries ?? 5);
+  const shouldRetry = o.shouldRetry ?? isRetriable;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fn(attempt);
+    } catch (err) {
+      if (attempt + 1 >= attempts || !shouldRetry(err)) throw err;
+      const delay = backoffDelay(attempt, o);
+      o.onRetry?.(err, attempt + 1, delay);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+    }
+  }
+}
