@@ -134,7 +134,8 @@ CREATE INDEX IF NOT EXISTS alerts_assignee ON alerts (assignee);
 `;
 type Row = Record<(typeof COLUMNS)[number], string | number | null>;
 
-// Positional: binding 23 named parameters looks each one up on the row object, ~1 µs per alert.
+// Positional: binding 23 named parameters looked each one up on the row object (2-4 µs per alert
+// of the store bench's CPU with 100,000 storm alerts).
 const INSERT = `INSERT INTO alerts (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
 
 /**
