@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuthError, ValidationError } from '@soc/errors';
 import { TokenVerifier } from '@soc/config';
+import { openAtOnce } from '@soc/testkit/cold-open';
 import { AuthDb } from './auth-db.ts';
 import { SessionAuthorizer, parseCookies, sessionCookie } from './authorizer.ts';
 import { hashPassword, verifyPassword } from './password.ts';
@@ -18,6 +20,18 @@ const dbPath = () => {
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const req = (headers: Record<string, string>, method = 'GET') => ({ headers, method }) as unknown as IncomingMessage;
+
+describe('auth database', () => {
+  // Scale-out services share auth.db; started together on a fresh data directory they race to
+  // convert it to WAL, and SQLite refused the losers SQLITE_BUSY without waiting.
+  it('opens a new file from several processes at once', async () => {
+    const script = fileURLToPath(new URL('./testing/cold-open.ts', import.meta.url));
+    for (let round = 0; round < 6; round++) {
+      const done = await openAtOnce(script, dbPath(), 4, fileURLToPath(new URL('../../..', import.meta.url)));
+      expect(done.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
+    }
+  }, 120_000);
+});
 
 describe('passwords', () => {
   it('hashes with scrypt and a fresh salt, and verifies', async () => {

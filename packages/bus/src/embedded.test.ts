@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendUnavailableError } from '@soc/errors';
+import { openAtOnce } from '@soc/testkit/cold-open';
 import { createLogger } from '@soc/telemetry';
 import { busConformance, eventually } from './conformance.ts';
 import { PAGE_SIZE, openEmbeddedBus, type EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
@@ -56,23 +57,8 @@ describe('embedded bus specifics', () => {
     const { default: Database } = await import('better-sqlite3');
     for (let round = 0; round < 6; round++) {
       const path = join(dir, `cold-${round}.db`);
-      const kids = Array.from({ length: 4 }, () =>
-        spawn(process.execPath, ['--import', 'tsx', script, path], { stdio: ['pipe', 'pipe', 'pipe'], cwd: fileURLToPath(new URL('../../..', import.meta.url)) }),
-      );
-      children.push(...kids);
-      const results = kids.map(
-        (k) =>
-          new Promise<{ code: number | null; stderr: string }>((resolve) => {
-            let stderr = '';
-            k.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-            k.once('exit', (code) => resolve({ code, stderr }));
-          }),
-      );
-      await Promise.all(kids.map((k) => new Promise<void>((resolve) => k.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()))));
-      const at = Date.now() + 300;
-      for (const k of kids) k.stdin!.write(`${at}\n`);
-      const done = await Promise.all(results);
-      expect(done.filter((r) => r.code !== 0).map((r) => r.stderr.trim())).toEqual([]);
+      const done = await openAtOnce(script, path, 4, fileURLToPath(new URL('../../..', import.meta.url)));
+      expect(done.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
       const db = new Database(path, { readonly: true });
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.prepare('SELECT name FROM topics').pluck().all()).toEqual(['federation']);

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { BackendUnavailableError, backoffDelay, retrySync, sleep } from '@soc/errors';
+import { BackendUnavailableError, backoffDelay, isSqliteBusy, retrySync, sleep } from '@soc/errors';
 import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import { assignedPartitions, createPartitioner } from './partition.ts';
@@ -75,7 +75,6 @@ function appendSignal(path: string): EventEmitter {
 export const PAGE_SIZE = 16_384;
 
 const RETRIABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|PROTOCOL)/;
-const isSqliteBusy = (err: unknown): boolean => /^SQLITE_BUSY/.test(String((err as { code?: unknown } | null)?.code ?? ''));
 
 /** SQLite failures cross the port as BackendUnavailableError; lock contention and I/O trouble are retriable. */
 export function toBackendError(err: unknown, what: string): BackendUnavailableError {

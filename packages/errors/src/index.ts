@@ -58,6 +58,11 @@ export function isRetriable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
 }
 
+/** SQLite's SQLITE_BUSY family, as better-sqlite3 reports it (`code`): another connection holds the file. */
+export function isSqliteBusy(err: unknown): boolean {
+  return /^SQLITE_BUSY/.test(String((err as { code?: unknown } | null)?.code ?? ''));
+}
+
 export interface RetryOptions {
   /** Attempts in all, including the first. */
   retries?: number;
