@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { AuthError, ValidationError, isSqliteBusy, retrySync } from '@soc/errors';
+import { AuthError, ValidationError, SQLITE_OPEN_RETRY, retrySync } from '@soc/errors';
 import { Role, newToken, sha256, type Principal } from '@soc/config';
 import { DUMMY_HASH, PASSWORD_RULE, hashPassword, verifyPassword } from './password.ts';
 
@@ -93,7 +93,7 @@ export class AuthDb {
     this.db.pragma('busy_timeout = 5000');
     // Services started together on a fresh data directory (scale-out containers share auth.db)
     // race to convert it to WAL; SQLite refuses the losers SQLITE_BUSY without waiting.
-    retrySync(() => this.db.pragma('journal_mode = WAL'), { retries: 12, initialDelayMs: 10, maxDelayMs: 500, shouldRetry: isSqliteBusy });
+    retrySync(() => this.db.pragma('journal_mode = WAL'), SQLITE_OPEN_RETRY);
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
     this.maxFailures = o.maxFailures ?? 5;

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { BackendUnavailableError, backoffDelay, isSqliteBusy, retrySync, sleep } from '@soc/errors';
+import { BackendUnavailableError, backoffDelay, SQLITE_OPEN_RETRY, retrySync, sleep } from '@soc/errors';
 import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import { assignedPartitions, createPartitioner } from './partition.ts';
@@ -110,7 +110,7 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
   db.pragma(`page_size = ${PAGE_SIZE}`);
   // Processes that open a new file together (three SOCs on one federation bus) race to convert it
   // to WAL, and SQLite answers all but one SQLITE_BUSY at once, without waiting in the busy handler.
-  retrySync(() => db.pragma('journal_mode = WAL'), { retries: 12, initialDelayMs: 10, maxDelayMs: 500, shouldRetry: isSqliteBusy });
+  retrySync(() => db.pragma('journal_mode = WAL'), SQLITE_OPEN_RETRY);
   // NORMAL: a commit does not wait for the disk on this thread; each commit that must survive a
   // power loss (appends, offset commits) awaits the WAL's fdatasync instead (see wal-sync.ts),
   // so an append still resolves only once it is durable.

@@ -118,6 +118,12 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, o: RetryOpti
 }
 
 /**
+ * Opening a SQLite file that other processes open at the same moment: SQLite refuses the losers
+ * of the WAL conversion SQLITE_BUSY without waiting in its busy handler, so that step is retried.
+ */
+export const SQLITE_OPEN_RETRY: Omit<RetryOptions, 'signal'> = { retries: 12, initialDelayMs: 10, maxDelayMs: 500, shouldRetry: isSqliteBusy };
+
+/**
  * `retry` for synchronous work that cannot yield, such as opening a database: the thread sleeps
  * between attempts (Atomics.wait), so keep it to start-up paths with short delays.
  */
