@@ -80,6 +80,10 @@ describe('fuzz: API paths, path parameters and query strings', () => {
         expect([200, 204, 400, 401, 403, 404, 405, 413, 415], `${m} ${p}${q}: ${text.slice(0, 200)}`).toContain(res.status);
         expect(text).not.toMatch(/\bat .*\.ts:\d+|node:internal/);
       }),
+      // Only about 6% of generated requests are valid enough for a 200: with fast-check's default
+      // 100 runs a CI run (2026-12-02) saw none and failed the coverage check below; 500 runs make
+      // that vanishingly rare, for under a second more.
+      { numRuns: 500 },
     );
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect(statuses.get(200)).toBeGreaterThan(0);
