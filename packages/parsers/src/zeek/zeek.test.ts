@@ -88,7 +88,7 @@ describe('zeek conn mapping', () => {
     expect(e.network).toEqual({ transport: 'tcp', protocol: 'http', bytes: 5208, packets: 11, direction: 'outbound', community_id: communityId({ srcIp: '10.47.1.10', dstIp: '10.47.3.200', proto: 6, srcPort: 52100, dstPort: 80 }) });
     expect(e).not.toHaveProperty('connection');
     expect(e.zeek?.session_id).toBe('C8DRTq3pYuvKxRbsAb');
-    expect(e.zeek?.connection).toMatchObject({ state: 'SF', history: 'ShADadFf', local_orig: true, local_resp: false, orig_bytes: 120, resp_bytes: 4500, missed_bytes: 0, orig_ip_bytes: 440, resp_ip_bytes: 4768, tunnel_parents: [] });
+    expect(e.zeek?.connection).toEqual({ state: 'SF', history: 'ShADadFf', local_orig: true, local_resp: false, orig_bytes: 120, resp_bytes: 4500, missed_bytes: 0, tunnel_parents: [] });
     expect(e.related?.ip).toEqual(['10.47.1.10', '10.47.3.200']);
     expect(e.event.original).toBe(fixtureLines('conn.json')[0]);
     expect(e.event.ingested).toBe(receivedAt.toISOString());
@@ -100,6 +100,22 @@ describe('zeek conn mapping', () => {
     const j = json.outcomes.map((o) => identity(expectOk(o)));
     expect(t).toEqual(j);
     expect(expectOk(tsv.outcomes[8]).event.id).not.toBe(expectOk(json.outcomes[0]).event.id);
+  });
+
+  it('a conn field promoted whole is not repeated under zeek.connection; one the promotion dropped or cut stays', () => {
+    const conn = (fields: string) => expectOk(parseLine(`{"_path":"conn","ts":1521911721.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"10.0.0.2","id.resp_p":80,"conn_state":"SF",${fields}}`, ctx));
+    const whole = conn('"proto":"tcp","service":"http","duration":0.25,"orig_pkts":3,"resp_pkts":2,"orig_ip_bytes":180,"resp_ip_bytes":1200,"orig_l2_addr":"00:11:22:33:44:55"');
+    expect(whole.zeek?.connection).toEqual({ state: 'SF' });
+    expect(whole.network).toMatchObject({ transport: 'tcp', protocol: 'http' });
+    expect(whole.event.duration).toBe(250_000_000);
+    expect(whole.source).toMatchObject({ packets: 3, bytes: 180, mac: '00:11:22:33:44:55' });
+    expect(whole.destination).toMatchObject({ packets: 2, bytes: 1200 });
+    // A negative count, a fractional one and an over-long service name are not what ECS carries.
+    const long = 's'.repeat(80);
+    const kept = conn(`"proto":"tcp","service":"${long}","duration":-1,"orig_pkts":-3,"resp_ip_bytes":1.5`);
+    expect(kept.zeek?.connection).toEqual({ state: 'SF', service: long, duration: -1, orig_pkts: -3, resp_ip_bytes: 1.5 });
+    expect(kept.network?.protocol).toBe(long.slice(0, 64));
+    expect(kept.source?.packets).toBeUndefined();
   });
 
   it('event ids are deterministic', () => {
