@@ -25,6 +25,25 @@ describe('suricata EVE mapping', () => {
     expect(e!.network).toEqual({ transport: 'tcp', protocol: 'smb', community_id: '1:abc=' });
     expect(e!.observer).toEqual({ hostname: 'sensor-1' });
     expect((e!.suricata?.eve as { flow_id: number }).flow_id).toBe(1234567890123);
+    // What went to ECS whole is not repeated (as Elastic's pipeline renames it); the rest stays.
+    expect(e!.suricata?.eve).toEqual({
+      flow_id: 1234567890123, in_iface: 'eth0', event_type: 'alert', community_id: '1:abc=', app_proto: 'smb', host: 'sensor-1',
+      alert: { gid: 1, signature_id: 2024218, rev: 3, signature: 'ET EXPLOIT Possible ETERNALBLUE MS17-010', category: 'Attempted Administrator Privilege Gain' },
+    });
+  });
+
+  it('a field the mapping dropped or cut stays in suricata.eve', () => {
+    const e = expectOk(parseLine(JSON.stringify({
+      timestamp: '2018-03-24T17:15:22.123456+0000', event_type: 'alert', src_ip: '10.0.0.1', src_port: 70000, dest_ip: '10.0.0.2', dest_port: 445, proto: 'X'.repeat(40),
+      alert: { action: 7, severity: 5000, signature: 'S' }, flow: { pkts_toserver: -1, bytes_toserver: 10 },
+    }), ctx));
+    expect(e.source).toEqual({ ip: '10.0.0.1' });
+    expect(e.event.severity).toBeUndefined();
+    // An alert's flow counters are not promoted (only a flow record's are): they stay.
+    expect(e.suricata?.eve).toEqual({ event_type: 'alert', src_port: 70000, proto: 'X'.repeat(40), alert: { action: 7, severity: 5000, signature: 'S' }, flow: { pkts_toserver: -1, bytes_toserver: 10 } });
+    const flow = expectOk(parseLine(JSON.stringify({ timestamp: '2018-03-24T17:15:22Z', event_type: 'flow', proto: 'UDP', flow: { pkts_toserver: -1, bytes_toserver: 10, state: 'new' } }), ctx));
+    expect(flow.source).toEqual({ bytes: 10 });
+    expect(flow.suricata?.eve).toEqual({ event_type: 'flow', flow: { pkts_toserver: -1, state: 'new', conn_state: 'S0' } });
   });
 
   it('flow: bytes, packets, duration and conn_state', () => {
@@ -35,6 +54,8 @@ describe('suricata EVE mapping', () => {
     expect(sf!.network).toMatchObject({ bytes: 4600, packets: 18, transport: 'tcp', protocol: 'ssh' });
     expect([sf, rej, udp].map((e) => flowState(e!))).toEqual(['SF', 'REJ', 'S0']);
     expect(sf!.suricata?.eve).toMatchObject({ flow: { state: 'closed', conn_state: 'SF' } });
+    expect((sf!.suricata?.eve as { flow: object }).flow).not.toHaveProperty('bytes_toserver');
+    expect((sf!.suricata?.eve as { flow: object }).flow).not.toHaveProperty('pkts_toclient');
   });
 
   it('conn_state table', () => {

@@ -2,10 +2,11 @@ import type { ConnState } from '@soc/schema';
 import { mergeInto } from './merge.ts';
 import { canonicalTime, nanosBetween } from './time.ts';
 import type { Draft, DraftOutcome } from './types.ts';
-import { clip, count, distinct, isRecord, num, port, str, type Rec } from './util.ts';
+import { clip, count, distinct, isRecord, num, port, str, whole, type Rec } from './util.ts';
 
 /**
- * Suricata EVE JSON → ECS. The whole EVE record is kept under `suricata.eve`; the dataset is
+ * Suricata EVE JSON → ECS. The EVE record is kept under `suricata.eve`, less the fields the
+ * mapping moved to ECS whole (as Elastic's pipeline renames or removes them); the dataset is
  * `suricata.<event_type>` so consumers can pick flows or alerts without opening the record.
  */
 
@@ -74,7 +75,7 @@ const EXTRAS: Record<string, Extra> = {
         kind: 'alert',
         category: ['network', 'intrusion_detection'],
         type: action === 'blocked' ? ['denied'] : action === 'allowed' ? ['allowed'] : ['info'],
-        severity: Number.isInteger(a.severity) && (a.severity as number) >= 0 && (a.severity as number) <= 1000 ? a.severity : undefined,
+        severity: severityOf(a.severity),
         action,
       },
       rule: { id: typeof a.signature_id === 'number' || typeof a.signature_id === 'string' ? clip(String(a.signature_id), 128) : undefined, name: clip(str(a.signature), 1024), category: clip(str(a.category), 256) },
@@ -93,7 +94,7 @@ const EXTRAS: Record<string, Extra> = {
       destination: { bytes: db, packets: dp },
       network: { bytes: sb !== undefined && db !== undefined ? sb + db : undefined, packets: sp !== undefined && dp !== undefined ? sp + dp : undefined },
       // Zeek's conn_state vocabulary, which the traffic features are defined over; added beside
-      // Suricata's own flow.state (the rest of suricata.eve is the record as the sensor sent it).
+      // Suricata's own flow.state under suricata.eve.flow.
       suricata: { eve: { flow: { conn_state: suricataConnState(proto, flow, tcp) } } },
     };
   },
@@ -144,6 +145,38 @@ const EXTRAS: Record<string, Extra> = {
 
 const DATASET_RE = /^[a-z0-9_]{1,64}$/;
 
+const transportOf = (v: unknown): string | undefined => clip(str(v)?.toLowerCase(), 32);
+const severityOf = (v: unknown): number | undefined => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1000 ? (v as number) : undefined);
+
+type Moved = ReadonlyMap<string, (v: unknown) => boolean>;
+/**
+ * EVE fields the mapping carries to ECS, each with the test that it went over whole: those are
+ * left out of `suricata.eve` (Elastic's pipeline renames or removes them); a value the mapping
+ * dropped or cut stays, so the analyst loses nothing. `proto` goes lower-cased, as Elastic's does.
+ */
+const MOVED: Moved = new Map<string, (v: unknown) => boolean>([
+  ['timestamp', (v) => canonicalTime(v) !== undefined], ['src_ip', whole(str)], ['dest_ip', whole(str)],
+  ['src_port', whole(port)], ['dest_port', whole(port)], ['proto', (v) => transportOf(v) !== undefined && transportOf(v) === str(v)?.toLowerCase()],
+]);
+/** Per event type, what its mapping (EXTRAS) moves from the object of the same name. */
+const MOVED_WITHIN: Record<string, Record<string, Moved>> = {
+  alert: { alert: new Map([['action', whole(str)], ['severity', whole(severityOf)]]) },
+  flow: { flow: new Map([['pkts_toserver', whole(count)], ['pkts_toclient', whole(count)], ['bytes_toserver', whole(count)], ['bytes_toclient', whole(count)]]) },
+};
+
+/** The record less its moved fields, one level into the objects `within` names. An own `__proto__` key keeps the object as it came. */
+function remainder(r: Rec, moved: Moved, within?: Record<string, Moved>): Rec {
+  if (Object.hasOwn(r, '__proto__')) return r;
+  const out: Rec = {};
+  for (const k in r) {
+    const v = r[k];
+    if (moved.get(k)?.(v)) continue;
+    const inner = within && Object.hasOwn(within, k) ? within[k] : undefined;
+    out[k] = inner && isRecord(v) ? remainder(v, inner) : v;
+  }
+  return out;
+}
+
 export function mapSuricata(e: Rec): DraftOutcome {
   const eventType = str(e.event_type);
   if (!eventType) return { ok: false, reason: 'suricata: event_type missing or not a string' };
@@ -157,9 +190,9 @@ export function mapSuricata(e: Rec): DraftOutcome {
     event: { kind: 'event', category: [], type: [], dataset: `suricata.${eventType}`, module: 'suricata' },
     source: { ip: srcIp, port: port(e.src_port) },
     destination: { ip: dstIp, port: port(e.dest_port) },
-    network: { transport: clip(proto, 32), protocol: clip(str(e.app_proto)?.toLowerCase(), 64), community_id: clip(str(e.community_id), 128) },
+    network: { transport: transportOf(e.proto), protocol: clip(str(e.app_proto)?.toLowerCase(), 64), community_id: clip(str(e.community_id), 128) },
     observer: { hostname: clip(str(e.host), 256) },
-    suricata: { eve: e },
+    suricata: { eve: remainder(e, MOVED, Object.hasOwn(MOVED_WITHIN, eventType) ? MOVED_WITHIN[eventType] : undefined) },
   };
   const draft = mergeInto(base, EXTRAS[eventType]?.(e, proto) ?? {});
   const related = distinct(srcIp, dstIp);

@@ -95,5 +95,8 @@ export function distinct(...values: (string | undefined)[]): string[] | undefine
 export const outcomeOf = (success: unknown): 'success' | 'failure' | undefined =>
   success === true ? 'success' : success === false ? 'failure' : undefined;
 
+/** A promotion that carries the value unchanged when it keeps it at all (a field it moved whole can leave the sensor namespace). */
+export const whole = (promote: (v: unknown) => unknown) => (v: unknown): boolean => promote(v) === v;
+
 /** Truncates for bounded schema fields, so an over-long value never costs the whole event. */
 export const clip = (s: string | undefined, max: number): string | undefined => (s === undefined ? undefined : s.length > max ? s.slice(0, max) : s);

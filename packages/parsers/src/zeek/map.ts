@@ -2,7 +2,7 @@ import { ConnState, type EcsEventInput } from '@soc/schema';
 import { secondsToNanos } from '../time.ts';
 import { mergeInto } from '../merge.ts';
 import type { Draft, DraftOutcome } from '../types.ts';
-import { bool, clip, count, distinct, num, outcomeOf, port, str, type Rec } from '../util.ts';
+import { bool, clip, count, distinct, num, outcomeOf, port, str, whole, type Rec } from '../util.ts';
 import type { ZeekRecord, ZeekValue } from './record.ts';
 
 /**
@@ -54,9 +54,6 @@ function userOf(principal: unknown): Rec | undefined {
   const slash = p.indexOf('/');
   return slash < 0 ? { name: p } : { name: p.slice(0, slash) || undefined, domain: p.slice(slash + 1) || undefined };
 }
-
-/** A promotion that carries the value unchanged when it keeps it at all. */
-const whole = (promote: (v: unknown) => unknown) => (v: ZeekValue): boolean => promote(v) === v;
 
 const PROTOCOL: Category[] = ['network'];
 const CONN_PROTO: EvType[] = ['connection', 'protocol'];
