@@ -145,18 +145,18 @@ const EXTRAS: Record<string, Extra> = {
 
 const DATASET_RE = /^[a-z0-9_]{1,64}$/;
 
-const transportOf = (v: unknown): string | undefined => clip(str(v)?.toLowerCase(), 32);
 const severityOf = (v: unknown): number | undefined => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1000 ? (v as number) : undefined);
 
 type Moved = ReadonlyMap<string, (v: unknown) => boolean>;
 /**
  * EVE fields the mapping carries to ECS, each with the test that it went over whole: those are
  * left out of `suricata.eve` (Elastic's pipeline renames or removes them); a value the mapping
- * dropped or cut stays, so the analyst loses nothing. `proto` goes lower-cased, as Elastic's does.
+ * dropped or cut stays, so the analyst loses nothing. `proto` goes lower-cased, as Elastic's does
+ * (whole when it fits `network.transport`'s 32 characters).
  */
 const MOVED: Moved = new Map<string, (v: unknown) => boolean>([
   ['timestamp', (v) => canonicalTime(v) !== undefined], ['src_ip', whole(str)], ['dest_ip', whole(str)],
-  ['src_port', whole(port)], ['dest_port', whole(port)], ['proto', (v) => transportOf(v) !== undefined && transportOf(v) === str(v)?.toLowerCase()],
+  ['src_port', whole(port)], ['dest_port', whole(port)], ['proto', (v) => (str(v)?.toLowerCase().length ?? Infinity) <= 32],
 ]);
 /** Per event type, what its mapping (EXTRAS) moves from the object of the same name. */
 const MOVED_WITHIN: Record<string, Record<string, Moved>> = {
@@ -190,7 +190,7 @@ export function mapSuricata(e: Rec): DraftOutcome {
     event: { kind: 'event', category: [], type: [], dataset: `suricata.${eventType}`, module: 'suricata' },
     source: { ip: srcIp, port: port(e.src_port) },
     destination: { ip: dstIp, port: port(e.dest_port) },
-    network: { transport: transportOf(e.proto), protocol: clip(str(e.app_proto)?.toLowerCase(), 64), community_id: clip(str(e.community_id), 128) },
+    network: { transport: clip(proto, 32), protocol: clip(str(e.app_proto)?.toLowerCase(), 64), community_id: clip(str(e.community_id), 128) },
     observer: { hostname: clip(str(e.host), 256) },
     suricata: { eve: remainder(e, MOVED, Object.hasOwn(MOVED_WITHIN, eventType) ? MOVED_WITHIN[eventType] : undefined) },
   };
