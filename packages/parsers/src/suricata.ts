@@ -155,7 +155,8 @@ type Moved = ReadonlyMap<string, (v: unknown) => boolean>;
  * (whole when it fits `network.transport`'s 32 characters).
  */
 const MOVED: Moved = new Map<string, (v: unknown) => boolean>([
-  ['timestamp', (v) => canonicalTime(v) !== undefined], ['src_ip', whole(str)], ['dest_ip', whole(str)],
+  // Always whole here: mapSuricata refuses an event whose timestamp it cannot carry before it takes the remainder.
+  ['timestamp', () => true], ['src_ip', whole(str)], ['dest_ip', whole(str)],
   ['src_port', whole(port)], ['dest_port', whole(port)], ['proto', (v) => (str(v)?.toLowerCase().length ?? Infinity) <= 32],
 ]);
 /** Per event type, what its mapping (EXTRAS) moves from the object of the same name. */

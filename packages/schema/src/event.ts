@@ -173,11 +173,14 @@ export const EcsEventReference = z.object({
 export const EcsEvent = z.compile(EcsEventReference);
 export type EcsEvent = z.infer<typeof EcsEvent>;
 
+const CONN_STATES: ReadonlySet<string> = new Set(ConnState.options);
 /** The flow state of a Zeek conn or Suricata flow event, in Zeek's conn_state vocabulary. */
 export function flowState(e: Pick<EcsEvent, 'zeek' | 'suricata'>): ConnState | undefined {
   const zeek = (e.zeek?.connection as { state?: unknown } | undefined)?.state;
   const suricata = ((e.suricata?.eve as { flow?: { conn_state?: unknown } } | undefined)?.flow)?.conn_state;
-  const r = ConnState.safeParse(zeek ?? suricata);
-  return r.success ? r.data : undefined;
+  const v = zeek ?? suricata;
+  // A Set, not ConnState.safeParse: most events (DNS, alerts) have no state, and zod builds an
+  // error object for each of those (2% of the detector thread in an alert storm).
+  return typeof v === 'string' && CONN_STATES.has(v) ? (v as ConnState) : undefined;
 }
 export type EcsEventInput = z.input<typeof EcsEvent>;
