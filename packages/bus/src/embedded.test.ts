@@ -9,7 +9,9 @@ import { openAtOnce } from '@soc/testkit/cold-open';
 import { createLogger } from '@soc/telemetry';
 import { busConformance, eventually } from './conformance.ts';
 import { PAGE_SIZE, openEmbeddedBus, type EmbeddedBus, type EmbeddedBusOptions } from './embedded.ts';
+import { partitionForKey } from './partition.ts';
 import type { ConsumedRecord } from './port.ts';
+import { SCHEMA } from './sqlite-schema.ts';
 
 const logger = createLogger('bus-test', { level: 'warn' });
 const MEMBER_TIMEOUT = 1000;
@@ -355,5 +357,84 @@ describe('embedded bus specifics', () => {
     expect((await reopened.read('t')).map((r) => r.value)).toEqual(['y']);
     await reopened.close();
     expect(pageSize(old.path)).toBe(4096);
+  });
+
+  it('grows a topic: the added partitions take and give back records', async () => {
+    const { dir, path } = tempDb();
+    dirs.push(dir);
+    const bus = openEmbeddedBus({ path, logger });
+    await bus.ensureTopics([{ name: 'grow', partitions: 2 }]);
+    await bus.ensureTopics([{ name: 'grow', partitions: 5 }]);
+    const key = Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 5) === 4)!;
+    const [meta] = await (await bus.producer()).send('grow', [{ key, value: 'v' }]);
+    expect(meta).toEqual({ topic: 'grow', partition: 4, offset: 0 });
+    expect((await bus.read('grow', { partition: 4 })).map((r) => r.value)).toEqual(['v']);
+    expect(await bus.read('grow', { partition: 5 })).toEqual([]);
+    expect((await bus.lag('g', 'grow')).map((l) => l.end)).toEqual([0, 0, 0, 0, 1]);
+    await bus.close();
+  });
+
+  // Files written before each partition had its own table kept every record in one `records`
+  // table with a position index; such a file opens with its records, offsets and groups intact.
+  it('moves a log written with one records table into per-partition tables, nothing lost or reordered', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { dir, path } = tempDb();
+    dirs.push(dir);
+    const raw = new Database(path);
+    raw.pragma('journal_mode = WAL');
+    raw.exec(SCHEMA);
+    raw.exec(`CREATE TABLE records (seq INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+      key TEXT, value TEXT NOT NULL, headers TEXT, timestamp INTEGER NOT NULL, size INTEGER NOT NULL);
+      CREATE UNIQUE INDEX records_position ON records (topic_id, partition, offset);`);
+    raw.prepare('INSERT INTO topics (id, name, partitions, retention_ms, retention_bytes) VALUES (1, ?, 2, NULL, NULL), (2, ?, 1, 60000, NULL)').run('old', 'aged');
+    // Offsets 0-1 of partition 0 were deleted by retention already: the low mark is 2.
+    raw.prepare('INSERT INTO partitions (topic_id, partition, next_offset, bytes) VALUES (1, 0, 6, 8), (1, 1, 3, 6), (2, 0, 2, 4)').run();
+    const ins = raw.prepare('INSERT INTO records (topic_id, partition, offset, key, value, headers, timestamp, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    // Interleaved as appends across partitions leave them.
+    const rows: [number, number, number, string | null, string, string | null, number][] = [
+      [1, 1, 0, 'b', 'b0', null, 1000], [1, 0, 2, 'a', 'a2', '{"trace":"x"}', 1001], [1, 1, 1, 'b', 'b1', null, 1002],
+      [1, 0, 3, 'a', 'a3', null, 1003], [1, 0, 4, null, 'a4', null, 1004], [1, 1, 2, 'b', 'b2', null, 1005], [1, 0, 5, 'a', 'a5', null, 1006],
+      [2, 0, 0, null, 'x0', null, Date.now() - 3_600_000], [2, 0, 1, null, 'x1', null, Date.now()],
+    ];
+    for (const [t, p, o, k, v, h, ts] of rows) ins.run(t, p, o, k, v, h, ts, v.length);
+    raw.prepare("INSERT INTO offsets (group_id, topic_id, partition, offset) VALUES ('g', 1, 0, 4)").run();
+    raw.close();
+
+    const bus = openEmbeddedBus({ path, logger });
+    const all = await bus.read('old', { limit: 100 });
+    expect(all.map((r) => [r.partition, r.offset, r.key, r.value, r.timestamp])).toEqual([
+      [0, 2, 'a', 'a2', 1001], [0, 3, 'a', 'a3', 1003], [0, 4, null, 'a4', 1004], [0, 5, 'a', 'a5', 1006],
+      [1, 0, 'b', 'b0', 1000], [1, 1, 'b', 'b1', 1002], [1, 2, 'b', 'b2', 1005],
+    ]);
+    expect(all[0]!.headers).toEqual({ trace: 'x' });
+    expect(await bus.lag('g', 'old')).toEqual([
+      { topic: 'old', partition: 0, committed: 4, end: 6, lag: 2 },
+      { topic: 'old', partition: 1, committed: -1, end: 3, lag: 3 },
+    ]);
+    // Appends go on from each partition's next offset; the group resumes where it committed.
+    const key = partitionForKey('a', 2) === 0 ? 'a' : 'b';
+    const [meta] = await (await bus.producer()).send('old', [{ key, value: 'new' }]);
+    expect(meta).toEqual({ topic: 'old', partition: 0, offset: 6 });
+    const seen: ConsumedRecord[] = [];
+    const c = await bus.consumer({ groupId: 'g', topics: ['old'] });
+    await c.run(async (batch) => void seen.push(...batch));
+    await eventually(() => seen.length >= 6, 5000, 'the rest of the log');
+    await c.stop();
+    expect(seen.map((r) => `${r.partition}:${r.offset}:${r.value}`).sort()).toEqual(['0:4:a4', '0:5:a5', '0:6:new', '1:0:b0', '1:1:b1', '1:2:b2']);
+    // Retention works on the moved records.
+    expect(await bus.enforceRetention()).toBe(1);
+    expect((await bus.read('aged')).map((r) => r.value)).toEqual(['x1']);
+    await bus.close();
+
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'records%'").all()).toEqual([]);
+    } finally {
+      after.close();
+    }
+    // A second open finds nothing left to move.
+    const again = openEmbeddedBus({ path, logger });
+    expect((await again.read('old', { partition: 0 })).map((r) => r.value)).toEqual(['a2', 'a3', 'a4', 'a5', 'new']);
+    await again.close();
   });
 });

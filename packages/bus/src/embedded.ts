@@ -13,7 +13,7 @@ import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import { assignedPartitions, createPartitioner } from './partition.ts';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, ProducerRecord, RecordMetadata, TopicSpec } from './port.ts';
-import { SCHEMA } from './sqlite-schema.ts';
+import { LEGACY_RECORDS, partitionTable, partitionTableSql, SCHEMA } from './sqlite-schema.ts';
 import { WalSync } from './wal-sync.ts';
 
 export interface EmbeddedBusOptions {
@@ -50,8 +50,8 @@ interface TopicRow {
   retention_ms: number | null;
   retention_bytes: number | null;
 }
-/** A record as the read statements return it: raw, in column order (partition, offset, key, value, headers, timestamp). */
-type RecordRow = [partition: number, offset: number, key: string | null, value: string, headers: string | null, timestamp: number];
+/** A record as the read statements return it: raw, in column order (offset, key, value, headers, timestamp). */
+type RecordRow = [offset: number, key: string | null, value: string, headers: string | null, timestamp: number];
 
 /** One emitter per database file, so every bus instance of this process on that file wakes on appends. */
 const appendSignals = new Map<string, EventEmitter>();
@@ -78,8 +78,52 @@ export function toBackendError(err: unknown, what: string): BackendUnavailableEr
   return new BackendUnavailableError(`embedded bus: ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, retriable });
 }
 
-function toConsumed(topic: string, [partition, offset, key, value, headers, timestamp]: RecordRow): ConsumedRecord {
+function toConsumed(topic: string, partition: number, [offset, key, value, headers, timestamp]: RecordRow): ConsumedRecord {
   return { topic, partition, offset, key, value, headers: headers === null ? {} : (JSON.parse(headers) as Record<string, string>), timestamp };
+}
+
+interface PartitionLog {
+  insert: Database.Statement<[number, string | null, string, string | null, number, number]>;
+  read: Database.Statement<[number, number], RecordRow>;
+  low: Database.Statement<[], { offset: number }>;
+  firstKept: Database.Statement<[number], { offset: number }>;
+  sizesFromStart: Database.Statement<[], { offset: number; size: number }>;
+  sizeBelow: Database.Statement<[number], { n: number; bytes: number }>;
+  deleteBelow: Database.Statement<[number]>;
+}
+
+function partitionLog(db: Database.Database, table: string): PartitionLog {
+  return {
+    insert: db.prepare(`INSERT INTO ${table} (offset, key, value, headers, timestamp, size) VALUES (?, ?, ?, ?, ?, ?)`),
+    // Raw rows (arrays): better-sqlite3 builds no object with named keys per record, a third
+    // of a consumer's read cost for event-sized records.
+    read: db.prepare<[number, number], RecordRow>(`SELECT offset, key, value, headers, timestamp FROM ${table} WHERE offset >= ? ORDER BY offset LIMIT ?`).raw(true),
+    low: db.prepare(`SELECT offset FROM ${table} ORDER BY offset LIMIT 1`),
+    firstKept: db.prepare(`SELECT offset FROM ${table} WHERE timestamp >= ? ORDER BY offset LIMIT 1`),
+    sizesFromStart: db.prepare(`SELECT offset, size FROM ${table} ORDER BY offset`),
+    sizeBelow: db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM ${table} WHERE offset < ?`),
+    deleteBelow: db.prepare(`DELETE FROM ${table} WHERE offset < ?`),
+  };
+}
+
+/**
+ * A file written with the single `records` table gets one table per partition, its records
+ * moved in one transaction (another process opening the file at the same time finds it done).
+ */
+function migrateLegacyRecords(db: Database.Database): void {
+  const legacy = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${LEGACY_RECORDS}'`);
+  if (!legacy.get()) return;
+  db.transaction(() => {
+    if (!legacy.get()) return;
+    for (const { topic_id, partition } of db.prepare<[], { topic_id: number; partition: number }>('SELECT topic_id, partition FROM partitions').all()) {
+      db.exec(partitionTableSql(topic_id, partition));
+      db.prepare(
+        `INSERT INTO ${partitionTable(topic_id, partition)} (offset, key, value, headers, timestamp, size)
+         SELECT offset, key, value, headers, timestamp, size FROM ${LEGACY_RECORDS} WHERE topic_id = ? AND partition = ? ORDER BY offset`,
+      ).run(topic_id, partition);
+    }
+    db.exec(`DROP TABLE ${LEGACY_RECORDS}`);
+  }).immediate();
 }
 
 export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
@@ -102,6 +146,7 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
   // so an append still resolves only once it is durable.
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  retrySync(() => migrateLegacyRecords(db), SQLITE_OPEN_RETRY);
   const wal = new WalSync(`${path}-wal`);
   const flushed = () =>
     wal.durable().catch((err: unknown) => {
@@ -116,30 +161,12 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
     insertTopic: db.prepare('INSERT INTO topics (name, partitions, retention_ms, retention_bytes) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
     updateTopic: db.prepare('UPDATE topics SET partitions = max(partitions, ?), retention_ms = ?, retention_bytes = ? WHERE name = ?'),
     insertPartition: db.prepare('INSERT OR IGNORE INTO partitions (topic_id, partition) VALUES (?, ?)'),
+    partitionCount: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM partitions WHERE topic_id = ?'),
     nextOffset: db.prepare<[number, number], { next_offset: number }>('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?'),
     advance: db.prepare('UPDATE partitions SET next_offset = ?, bytes = bytes + ? WHERE topic_id = ? AND partition = ?'),
-    insertRecord: db.prepare('INSERT INTO records (topic_id, partition, offset, key, value, headers, timestamp, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-    // Raw rows (arrays): better-sqlite3 builds no object with six named keys per record, a third
-    // of a consumer's read cost for event-sized records.
-    readPartition: db.prepare<[number, number, number, number], RecordRow>(
-      'SELECT partition, offset, key, value, headers, timestamp FROM records WHERE topic_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
-    ).raw(true),
-    readTopic: db.prepare<[number, number, number], RecordRow>(
-      'SELECT partition, offset, key, value, headers, timestamp FROM records WHERE topic_id = ? AND offset >= ? ORDER BY partition, offset LIMIT ?',
-    ).raw(true),
-    partitionStats: db.prepare<[number], { partition: number; next_offset: number; bytes: number; low: number | null }>(
-      `SELECT p.partition, p.next_offset, p.bytes,
-         (SELECT MIN(r.offset) FROM records r WHERE r.topic_id = p.topic_id AND r.partition = p.partition) AS low
-       FROM partitions p WHERE p.topic_id = ? ORDER BY p.partition`,
+    partitionStats: db.prepare<[number], { partition: number; next_offset: number; bytes: number }>(
+      'SELECT partition, next_offset, bytes FROM partitions WHERE topic_id = ? ORDER BY partition',
     ),
-    firstKept: db.prepare<[number, number, number], { offset: number }>(
-      'SELECT offset FROM records WHERE topic_id = ? AND partition = ? AND timestamp >= ? ORDER BY offset LIMIT 1',
-    ),
-    sizesFromStart: db.prepare<[number, number], { offset: number; size: number }>('SELECT offset, size FROM records WHERE topic_id = ? AND partition = ? ORDER BY offset'),
-    sizeBelow: db.prepare<[number, number, number], { n: number; bytes: number }>(
-      'SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM records WHERE topic_id = ? AND partition = ? AND offset < ?',
-    ),
-    deleteBelow: db.prepare('DELETE FROM records WHERE topic_id = ? AND partition = ? AND offset < ?'),
     shrink: db.prepare('UPDATE partitions SET bytes = bytes - ? WHERE topic_id = ? AND partition = ?'),
     committed: db.prepare<[string, number], { partition: number; offset: number }>('SELECT partition, offset FROM offsets WHERE group_id = ? AND topic_id = ?'),
     commit: db.prepare('INSERT INTO offsets (group_id, topic_id, partition, offset) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET offset = excluded.offset'),
@@ -157,6 +184,18 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
     leaveClaims: db.prepare('DELETE FROM claims WHERE group_id = ? AND member_id = ?'),
     leave: db.prepare('DELETE FROM members WHERE group_id = ? AND member_id = ?'),
   };
+
+  /** A partition's statements, prepared on first use (its table exists from the topic's creation on). */
+  const logs = new Map<string, PartitionLog>();
+  function logOf(topicId: number, partition: number): PartitionLog {
+    const id = `${topicId}:${partition}`;
+    let l = logs.get(id);
+    if (!l) {
+      l = partitionLog(db, partitionTable(topicId, partition));
+      logs.set(id, l);
+    }
+    return l;
+  }
 
   let closed = false;
   const closedError = () => new BackendUnavailableError('embedded bus is closed', { retriable: false });
@@ -177,7 +216,10 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
     q.updateTopic.run(spec.partitions, spec.retentionMs ?? null, spec.retentionBytes ?? null, spec.name);
     const row = q.topic.get(spec.name)!;
     if (row.partitions > spec.partitions) log.warn({ topic: spec.name, have: row.partitions, asked: spec.partitions }, 'topic has more partitions than asked; partitions never shrink');
-    for (let p = 0; p < row.partitions; p++) q.insertPartition.run(row.id, p);
+    for (let p = q.partitionCount.get(row.id)!.n; p < row.partitions; p++) {
+      db.exec(partitionTableSql(row.id, p));
+      q.insertPartition.run(row.id, p);
+    }
     return row;
   }
 
@@ -196,12 +238,13 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
     const next = new Map<number, number>();
     const bytes = new Map<number, number>();
     const out = new Array<RecordMetadata>(records.length);
+    const inserts: PartitionLog['insert'][] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       const partition = pick(topic, r.key, t.partitions);
       const offset = next.get(partition) ?? q.nextOffset.get(t.id, partition)!.next_offset;
       const headers = r.headers && Object.keys(r.headers).length > 0 ? JSON.stringify(r.headers) : null;
-      q.insertRecord.run(t.id, partition, offset, r.key, r.value, headers, r.timestamp ?? now, r.value.length);
+      (inserts[partition] ??= logOf(t.id, partition).insert).run(offset, r.key, r.value, headers, r.timestamp ?? now, r.value.length);
       next.set(partition, offset + 1);
       bytes.set(partition, (bytes.get(partition) ?? 0) + r.value.length);
       out[i] = { topic, partition, offset };
@@ -263,12 +306,13 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
 
   /** Kafka-like retention: the oldest records go first, by age or by the partition's size; consumers do not hold it back. */
   const retainTx = db.transaction((t: TopicRow, partition: number, nextOffset: number, partitionBytes: number, now: number) => {
+    const l = logOf(t.id, partition);
     let below = 0;
-    if (t.retention_ms !== null) below = q.firstKept.get(t.id, partition, now - t.retention_ms)?.offset ?? nextOffset;
+    if (t.retention_ms !== null) below = l.firstKept.get(now - t.retention_ms)?.offset ?? nextOffset;
     if (t.retention_bytes !== null && partitionBytes > t.retention_bytes) {
       const excess = partitionBytes - t.retention_bytes;
       let acc = 0;
-      for (const row of q.sizesFromStart.iterate(t.id, partition)) {
+      for (const row of l.sizesFromStart.iterate()) {
         acc += row.size;
         if (acc >= excess) {
           below = Math.max(below, row.offset + 1);
@@ -277,9 +321,9 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
       }
     }
     if (below === 0) return 0;
-    const gone = q.sizeBelow.get(t.id, partition, below)!;
+    const gone = l.sizeBelow.get(below)!;
     if (gone.n === 0) return 0;
-    q.deleteBelow.run(t.id, partition, below);
+    l.deleteBelow.run(below);
     q.shrink.run(gone.bytes, t.id, partition);
     return gone.n;
   });
@@ -442,10 +486,10 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
       const n = this.owned.length;
       for (let i = 0; i < n; i++) {
         const o = this.owned[(this.cursor + i) % n]!;
-        const rows = q.readPartition.all(o.topicId, o.partition, o.position, this.maxBatchSize);
+        const rows = logOf(o.topicId, o.partition).read.all(o.position, this.maxBatchSize);
         if (rows.length > 0) {
           this.cursor = (this.cursor + i + 1) % n;
-          return rows.map((r) => toConsumed(o.topic, r));
+          return rows.map((r) => toConsumed(o.topic, o.partition, r));
         }
       }
       return undefined;
@@ -532,7 +576,7 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
         const committed = new Map(q.committed.all(groupId, t.id).map((c) => [c.partition, c.offset]));
         return q.partitionStats.all(t.id).map((p): PartitionLag => {
           const c = committed.get(p.partition) ?? -1;
-          const from = c >= 0 ? c : (p.low ?? p.next_offset);
+          const from = c >= 0 ? c : (logOf(t.id, p.partition).low.get()?.offset ?? p.next_offset);
           return { topic, partition: p.partition, committed: c, end: p.next_offset, lag: Math.max(0, p.next_offset - from) };
         });
       });
@@ -544,8 +588,16 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
         if (!t) return [];
         const from = o.fromOffset ?? 0;
         const limit = o.limit ?? 100;
-        const rows = o.partition === undefined ? q.readTopic.all(t.id, from, limit) : q.readPartition.all(t.id, o.partition, from, limit);
-        return rows.map((r) => toConsumed(topic, r));
+        if (o.partition !== undefined) {
+          if (!Number.isInteger(o.partition) || o.partition < 0 || o.partition >= t.partitions) return [];
+          return logOf(t.id, o.partition).read.all(from, limit).map((r) => toConsumed(topic, o.partition!, r));
+        }
+        // Partition by partition, in offset order within each, as one ORDER BY partition, offset did.
+        const out: ConsumedRecord[] = [];
+        for (let p = 0; p < t.partitions && out.length < limit; p++) {
+          for (const r of logOf(t.id, p).read.all(from, limit - out.length)) out.push(toConsumed(topic, p, r));
+        }
+        return out;
       });
     },
 
