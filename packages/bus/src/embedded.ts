@@ -82,28 +82,55 @@ function toConsumed(topic: string, partition: number, [offset, key, value, heade
   return { topic, partition, offset, key, value, headers: headers === null ? {} : (JSON.parse(headers) as Record<string, string>), timestamp };
 }
 
-interface PartitionLog {
-  insert: Database.Statement<[number, string | null, string, string | null, number, number]>;
-  read: Database.Statement<[number, number], RecordRow>;
-  low: Database.Statement<[], { offset: number }>;
-  firstKept: Database.Statement<[number], { offset: number }>;
-  sizesFromStart: Database.Statement<[], { offset: number; size: number }>;
-  sizeBelow: Database.Statement<[number], { n: number; bytes: number }>;
-  deleteBelow: Database.Statement<[number]>;
-}
+/**
+ * One partition's statements, each prepared on first use: a consumer needs only `read`, a
+ * producer `insert`, and `lag` over a topic of thousands of partitions only `low`.
+ */
+class PartitionLog {
+  private insertStmt?: Database.Statement<[number, string | null, string, string | null, number, number]>;
+  private readStmt?: Database.Statement<[number, number], RecordRow>;
+  private lowStmt?: Database.Statement<[], { offset: number }>;
+  private firstKeptStmt?: Database.Statement<[number], { offset: number }>;
+  private sizesStmt?: Database.Statement<[], { offset: number; size: number }>;
+  private sizeBelowStmt?: Database.Statement<[number], { n: number; bytes: number }>;
+  private deleteBelowStmt?: Database.Statement<[number]>;
 
-function partitionLog(db: Database.Database, table: string): PartitionLog {
-  return {
-    insert: db.prepare(`INSERT INTO ${table} (offset, key, value, headers, timestamp, size) VALUES (?, ?, ?, ?, ?, ?)`),
-    // Raw rows (arrays): better-sqlite3 builds no object with named keys per record, a third
-    // of a consumer's read cost for event-sized records.
-    read: db.prepare<[number, number], RecordRow>(`SELECT offset, key, value, headers, timestamp FROM ${table} WHERE offset >= ? ORDER BY offset LIMIT ?`).raw(true),
-    low: db.prepare(`SELECT offset FROM ${table} ORDER BY offset LIMIT 1`),
-    firstKept: db.prepare(`SELECT offset FROM ${table} WHERE timestamp >= ? ORDER BY offset LIMIT 1`),
-    sizesFromStart: db.prepare(`SELECT offset, size FROM ${table} ORDER BY offset`),
-    sizeBelow: db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM ${table} WHERE offset < ?`),
-    deleteBelow: db.prepare(`DELETE FROM ${table} WHERE offset < ?`),
-  };
+  constructor(
+    private readonly db: Database.Database,
+    private readonly table: string,
+  ) {}
+
+  get insert() {
+    return (this.insertStmt ??= this.db.prepare(`INSERT INTO ${this.table} (offset, key, value, headers, timestamp, size) VALUES (?, ?, ?, ?, ?, ?)`));
+  }
+
+  /**
+   * Raw rows (arrays): better-sqlite3 builds no object with named keys per record, a third of a
+   * consumer's read cost for event-sized records.
+   */
+  get read() {
+    return (this.readStmt ??= this.db.prepare<[number, number], RecordRow>(`SELECT offset, key, value, headers, timestamp FROM ${this.table} WHERE offset >= ? ORDER BY offset LIMIT ?`).raw(true));
+  }
+
+  get low() {
+    return (this.lowStmt ??= this.db.prepare(`SELECT offset FROM ${this.table} ORDER BY offset LIMIT 1`));
+  }
+
+  get firstKept() {
+    return (this.firstKeptStmt ??= this.db.prepare(`SELECT offset FROM ${this.table} WHERE timestamp >= ? ORDER BY offset LIMIT 1`));
+  }
+
+  get sizesFromStart() {
+    return (this.sizesStmt ??= this.db.prepare(`SELECT offset, size FROM ${this.table} ORDER BY offset`));
+  }
+
+  get sizeBelow() {
+    return (this.sizeBelowStmt ??= this.db.prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM ${this.table} WHERE offset < ?`));
+  }
+
+  get deleteBelow() {
+    return (this.deleteBelowStmt ??= this.db.prepare(`DELETE FROM ${this.table} WHERE offset < ?`));
+  }
 }
 
 /**
@@ -185,13 +212,13 @@ export function openEmbeddedBus(opts: EmbeddedBusOptions): EmbeddedBus {
     leave: db.prepare('DELETE FROM members WHERE group_id = ? AND member_id = ?'),
   };
 
-  /** A partition's statements, prepared on first use (its table exists from the topic's creation on). */
+  /** Each partition's statements (its table exists from the topic's creation on). */
   const logs = new Map<string, PartitionLog>();
   function logOf(topicId: number, partition: number): PartitionLog {
     const id = `${topicId}:${partition}`;
     let l = logs.get(id);
     if (!l) {
-      l = partitionLog(db, partitionTable(topicId, partition));
+      l = new PartitionLog(db, partitionTable(topicId, partition));
       logs.set(id, l);
     }
     return l;
