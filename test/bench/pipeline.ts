@@ -7,7 +7,7 @@ import { openEmbeddedStore } from '@soc/store';
 import { rng } from '@soc/prng';
 import { parseLine } from '@soc/parsers';
 import { TOPICS, alertId } from '@soc/schema';
-import { startSoc } from '../helpers/soc-process.ts';
+import { startSoc, type SocProcess } from '../helpers/soc-process.ts';
 
 /** A sensor mix: half flows, the rest DNS and TLS records, one in a hundred a signature alert. */
 export function sensorMix(n: number): string[] {
@@ -141,6 +141,13 @@ const percentile = (xs: number[], p: number): number => {
  * and the store answers every Suricata alert (each batch's last one is watched by id). With `rate`, batches are paced and the figure is
  * the latency from each batch's 202 until its last alert is queryable.
  */
+/** Each thread's CPU seconds as `soc start` reports them in /metrics (soc_thread_cpu_seconds_total). */
+async function threadCpu(soc: SocProcess): Promise<Map<string, number>> {
+  const r = await fetch(`${soc.url}/metrics`, { headers: { authorization: `Bearer ${soc.analystToken}` } });
+  const text = await r.text();
+  return new Map([...text.matchAll(/^soc_thread_cpu_seconds_total\{thread="([^"]+)"\} ([\d.e+-]+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
 export async function benchPipeline(opts: PipelineBenchOptions = {}) {
   const n = opts.events ?? 200_000;
   const batch = opts.batch ?? 1000;
@@ -171,6 +178,7 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
     const sensor = soc.sensorToken;
     const latencies: number[] = [];
     const watching = new Map<string, number>();
+    const threads0 = await threadCpu(soc);
     const socCpu0 = cpuSeconds(soc.proc.pid!);
     const benchCpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -235,6 +243,16 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
     clearInterval(watcher);
     const socCpu = cpuSeconds(soc.proc.pid!) - socCpu0;
     const benchCpu = process.cpuUsage(benchCpu0);
+    // The stage threads publish their metrics every second: wait for one more round, then take
+    // every thread's CPU and the process's at the same moment (idle threads add next to nothing).
+    await new Promise((r) => setTimeout(r, 1200));
+    const threadsUsed = await threadCpu(soc);
+    const socCpuThen = cpuSeconds(soc.proc.pid!) - socCpu0;
+    const perEvent = (s: number) => Math.round((s * 1e6) / n);
+    const byThread: Record<string, number> = {};
+    for (const [t, v] of threadsUsed) byThread[t] = perEvent(v - (threads0.get(t) ?? 0));
+    // What no thread reports: V8's GC and compiler helper threads, libuv's pool, module loading.
+    byThread.other = perEvent(socCpuThen - [...threadsUsed].reduce((sum, [t, v]) => sum + v - (threads0.get(t) ?? 0), 0));
     const peakRss = peakRssKiB(soc.proc.pid!);
     const baselineAfter = jsonBaseline(lines);
     const baseline = (baselineBefore + baselineAfter) / 2;
@@ -257,6 +275,8 @@ export async function benchPipeline(opts: PipelineBenchOptions = {}) {
       // Where the two cores went: `soc start` (all its threads) and this load generator.
       soc_cpu_us_per_event: Math.round((socCpu * 1e6) / n),
       soc_cores_busy: Number((socCpu / seconds).toFixed(2)),
+      // The same CPU by thread (soc_thread_cpu_seconds_total): the stage whose thread is near a core per event-rate is the limit.
+      soc_cpu_us_per_event_by_thread: byThread,
       senders_cpu_us_per_event: Math.round((benchCpu.user + benchCpu.system) / n),
       ...(opts.rate ? { rate: opts.rate, latency_202_to_queryable_s: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: percentile(latencies, 100), samples: latencies.length } } : {}),
     };

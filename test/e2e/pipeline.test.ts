@@ -120,5 +120,9 @@ describe('soc start: ingest -> bus -> detector -> indexer -> store -> API', () =
     for (const name of ['soc_events_in_total', 'soc_events_rejected_total', 'soc_alerts_out_total', 'soc_consumer_lag', 'soc_store_latency_seconds']) {
       expect(m.body).toContain(name);
     }
+    // Each thread of soc start reports its CPU time (Linux): the HTTP thread, the parser, detector and indexer threads.
+    if (process.platform === 'linux') {
+      for (const thread of ['main', 'parser-0', 'detector', 'indexer']) expect(m.body).toMatch(new RegExp(`soc_thread_cpu_seconds_total\\{thread="${thread}"\\} [\\d.]+`));
+    }
   });
 });

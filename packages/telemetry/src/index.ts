@@ -1,7 +1,10 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
+import { threadCpuSeconds } from './thread-cpu.ts';
+
 export type { Logger } from 'pino';
+export { cpuSecondsOfStat, threadCpuSeconds } from './thread-cpu.ts';
 
 /** Structured logs, one JSON line per event, to stderr so stdout stays free for machine output. */
 export function createLogger(name: string, opts: LoggerOptions = {}): Logger {
@@ -33,11 +36,20 @@ export class Metrics {
   readonly flowsScored: Counter;
   readonly consumerDeadLetters: Counter<'group' | 'topic' | 'stage'>;
   readonly queueDepth: Gauge<'stage'>;
+  /** CPU seconds of each thread of the process that reports them: the stage that saturates its core shows here. */
+  readonly threadCpu: Counter<'thread'>;
+  private readonly threadCpuSeen = new Map<string, number>();
   /** Latest snapshots of this process's worker threads (detector, indexer), by thread. */
   private readonly threads = new Map<string, MetricObjectWithValues<MetricValue<string>>[]>();
 
-  constructor(opts: { defaults?: boolean } = {}) {
+  /**
+   * `thread`: the name under which the thread that owns this registry reports its own CPU time on
+   * every scrape (default `main`; a stage thread passes its stage); other threads report through
+   * `reportThreadCpu`.
+   */
+  constructor(opts: { defaults?: boolean; thread?: string } = {}) {
     const r = this.registry;
+    const self = opts.thread ?? 'main';
     if (opts.defaults !== false) collectDefaultMetrics({ register: r, prefix: 'soc_process_' });
     this.eventsIn = new Counter({ name: 'soc_events_in_total', help: 'Events accepted onto the bus', labelNames: ['source', 'format'], registers: [r] });
     this.eventsRejected = new Counter({ name: 'soc_events_rejected_total', help: 'Input lines dead-lettered', labelNames: ['source', 'reason'], registers: [r] });
@@ -51,6 +63,23 @@ export class Metrics {
     this.flowsScored = new Counter({ name: 'soc_flows_scored_total', help: 'Flow events scored by the anomaly model', registers: [r] });
     this.consumerDeadLetters = new Counter({ name: 'soc_consumer_dead_letters_total', help: 'Poison bus records a consumer gave up on and dead-lettered', labelNames: ['group', 'topic', 'stage'], registers: [r] });
     this.queueDepth = new Gauge({ name: 'soc_queue_depth', help: 'Work waiting in a bounded in-process queue (events), by stage', labelNames: ['stage'], registers: [r] });
+    const report = (thread: string, seconds: number | undefined) => this.reportThreadCpu(thread, seconds);
+    this.threadCpu = new Counter({
+      name: 'soc_thread_cpu_seconds_total',
+      help: 'CPU time (user + system) used by each thread of this process (Linux), by thread: main, parser-<n>, detector, indexer',
+      labelNames: ['thread'],
+      registers: [r],
+      collect: () => report(self, threadCpuSeconds()),
+    });
+  }
+
+  /** Takes a thread's cumulative CPU seconds (its `threadCpuSeconds()`) into `soc_thread_cpu_seconds_total`. */
+  reportThreadCpu(thread: string, seconds: number | undefined): void {
+    if (seconds === undefined) return;
+    const delta = seconds - (this.threadCpuSeen.get(thread) ?? 0);
+    if (delta <= 0) return;
+    this.threadCpuSeen.set(thread, seconds);
+    this.threadCpu.inc({ thread }, delta);
   }
 
   /** Takes a worker thread's metrics snapshot (its registry's getMetricsAsJSON) into /metrics. */

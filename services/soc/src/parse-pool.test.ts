@@ -141,4 +141,22 @@ describe('parser threads (collector.parseThreads)', () => {
       await one.close();
     }
   });
+
+  it.skipIf(process.platform !== 'linux')('report each thread\'s CPU time as soc_thread_cpu_seconds_total{thread="parser-<n>"}, a replacement under a new name', async () => {
+    const metrics = new Metrics({ defaults: false });
+    const one = await ParsePool.start(1, settings, logger, metrics);
+    const cpu = async (thread: string) => Number(new RegExp(`soc_thread_cpu_seconds_total\\{thread="${thread}"\\} ([\\d.]+)`).exec(await metrics.render())?.[1] ?? NaN);
+    try {
+      await one.parse(lines(20_000), ctx);
+      // 20,000 lines are tens of milliseconds of the parser thread's CPU, none of this thread's.
+      expect(await cpu('parser-0')).toBeGreaterThan(0);
+      const first = one.threads[0]!;
+      await first.terminate();
+      for (let i = 0; i < 250 && (one.threads[0] ?? first) === first; i++) await new Promise((r) => setTimeout(r, 20));
+      await one.parse(lines(20_000), ctx);
+      expect(await cpu('parser-1')).toBeGreaterThan(0);
+    } finally {
+      await one.close();
+    }
+  });
 });

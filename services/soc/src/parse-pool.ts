@@ -14,10 +14,12 @@ export interface ParserThreadSettings {
 }
 
 type Job = { lines: number; resolve: (p: ParsedLines) => void; reject: (e: Error) => void };
-type FromParser = { ready: true; nice?: number } | { id: number; parsed: ParsedWire } | { id: number; error: string };
+type FromParser = { ready: true; nice?: number } | { id: number; parsed: ParsedWire; cpu?: number } | { id: number; error: string };
 
 interface Slot {
   worker: Worker;
+  /** `parser-<n>`, n counting every thread started (a replacement gets a new name: its CPU time starts at 0). */
+  name: string;
   jobs: Map<number, Job>;
   /** The nice value the thread runs at, as it reported (undefined: the OS did not say). */
   nice?: number;
@@ -35,6 +37,7 @@ interface Slot {
 export class ParsePool {
   private readonly slots: Slot[] = [];
   private nextId = 0;
+  private started = 0;
   private closing = false;
   private inHand = 0;
 
@@ -91,7 +94,7 @@ export class ParsePool {
 
   private spawn(): Promise<Slot> {
     const worker = moduleWorker(new URL('./parse-worker.ts', import.meta.url), this.settings);
-    const slot: Slot = { worker, jobs: new Map() };
+    const slot: Slot = { worker, name: `parser-${this.started++}`, jobs: new Map() };
     return new Promise<Slot>((resolve, reject) => {
       let ready = false;
       worker.on('message', (m: FromParser) => {
@@ -106,7 +109,10 @@ export class ParsePool {
         if (!job) return;
         slot.jobs.delete(m.id);
         this.track(-job.lines);
-        if ('parsed' in m) job.resolve(parsedFromWire(m.parsed));
+        if ('parsed' in m) {
+          this.metrics?.reportThreadCpu(slot.name, m.cpu);
+          job.resolve(parsedFromWire(m.parsed));
+        }
         else job.reject(new SocError(`parser thread: ${m.error}`));
       });
       worker.once('error', (err) => this.logger.error({ err }, 'parser thread failed'));

@@ -14,8 +14,9 @@ if (stage === 'detector') {
   const nice = setThreadNice(cfg.detector.threadNice);
   if (nice !== cfg.detector.threadNice) logger.warn({ asked: cfg.detector.threadNice, nice }, 'detector thread priority not set as asked (raising it needs CAP_SYS_NICE)');
 }
-// Process-wide default metrics (memory, event loop) are reported once, by the main thread.
-const metrics = new Metrics({ defaults: false });
+// Process-wide default metrics (memory, event loop) are reported once, by the main thread; this
+// thread's own CPU time is reported under its stage's name.
+const metrics = new Metrics({ defaults: false, thread: stage });
 const bus = openBus(cfg, logger.child({ component: 'bus' }));
 const store = stage === 'indexer' ? openStore(cfg, logger.child({ component: 'store' })) : undefined;
 let running: Stoppable | undefined;
