@@ -44,6 +44,8 @@ port.on('message', (m: unknown) => {
 
 try {
   running = await startStage(stage, cfg, { bus, store, metrics, logger });
+  // Metrics before ready: /metrics then holds this thread's start-up CPU from the moment soc start is ready.
+  await publish();
   port.postMessage({ ready: true });
 } catch (err) {
   port.postMessage({ error: (err as Error).message });
