@@ -3,7 +3,7 @@
  * commit a batch's offset only after the handler resolved, provisioning through the admin API.
  */
 import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
+import { createRequire } from 'node:module';
 import type {
   ConsumerConfig,
   ConsumerRunConfig,
@@ -23,7 +23,13 @@ import { deadLetterSender, deliverBatch } from './redeliver.ts';
 import { createLogger, type Logger } from '@soc/telemetry';
 import type { BatchHandler, Bus, ConsumedRecord, Consumer, ConsumerOptions, PartitionLag, Producer, RecordMetadata, TopicSpec } from './port.ts';
 
-const { Kafka, CompressionTypes, Partitioners, logLevel } = kafkajs;
+/**
+ * kafkajs is loaded when a Kafka bus is created, not when this package is imported: every thread
+ * of `soc start` on the embedded bus would otherwise hold its modules (about 12 MB of heap per
+ * thread) without using them.
+ */
+let library: typeof import('kafkajs') | undefined;
+const kafkajs = (): typeof import('kafkajs') => (library ??= createRequire(import.meta.url)('kafkajs') as typeof import('kafkajs'));
 
 /** The part of the kafkajs surface this adapter uses; a real `Kafka` satisfies it, and so does the contract tests' fake. */
 export interface KafkaProducerLike {
@@ -81,16 +87,16 @@ export function kafkaLogCreator(logger: Logger): KafkaConfig['logCreator'] {
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _ts, logger: _l, ...fields } = log;
       const entry = { ...fields, kafkajs: namespace };
-      if (level === logLevel.ERROR) logger.error(entry, message);
-      else if (level === logLevel.WARN) logger.warn(entry, message);
-      else if (level === logLevel.INFO) logger.info(entry, message);
+      if (level === kafkajs().logLevel.ERROR) logger.error(entry, message);
+      else if (level === kafkajs().logLevel.WARN) logger.warn(entry, message);
+      else if (level === kafkajs().logLevel.INFO) logger.info(entry, message);
       else logger.debug(entry, message);
     };
 }
 
 /** The kafkajs client configuration: brokers, TLS, SASL and logging. Pure, so its mapping is testable. */
 export function kafkaClientConfig(opts: KafkaBusOptions, logger: Logger): KafkaConfig {
-  const level = logger.isLevelEnabled('debug') ? logLevel.DEBUG : logger.isLevelEnabled('info') ? logLevel.INFO : logLevel.WARN;
+  const level = logger.isLevelEnabled('debug') ? kafkajs().logLevel.DEBUG : logger.isLevelEnabled('info') ? kafkajs().logLevel.INFO : kafkajs().logLevel.WARN;
   return {
     clientId: opts.clientId,
     brokers: opts.brokers,
@@ -153,8 +159,8 @@ function lazily<T extends { connect(): Promise<void> }>(client: T, what: string)
 
 export function createKafkaBus(opts: KafkaBusOptions): Bus {
   const log = (opts.logger ?? createLogger('bus')).child({ component: 'bus', adapter: 'kafka' });
-  const kafka: KafkaLike = opts.kafka ?? new Kafka(kafkaClientConfig(opts, log));
-  const compression = opts.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP;
+  const kafka: KafkaLike = opts.kafka ?? new (kafkajs().Kafka)(kafkaClientConfig(opts, log));
+  const compression = opts.compression === 'none' ? kafkajs().CompressionTypes.None : kafkajs().CompressionTypes.GZIP;
   const adminClient = kafka.admin();
   let adminUsed = false;
   const connectAdmin = lazily(adminClient, 'admin connect');
@@ -350,7 +356,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         allowAutoTopicCreation: opts.allowTopicCreation ?? false,
         retry: { retries: opts.sendRetries ?? 8, initialRetryTime: 100, maxRetryTime: 5000 },
         createPartitioner: () => {
-          const inner = Partitioners.DefaultPartitioner();
+          const inner = kafkajs().Partitioners.DefaultPartitioner();
           return (args) => {
             const p = inner(args);
             chosen.set(args.message, p);

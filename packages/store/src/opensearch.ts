@@ -1,10 +1,10 @@
 import type { Client as EsClient } from '@elastic/elasticsearch';
-import { Client } from '@opensearch-project/opensearch';
+import type { Client } from '@opensearch-project/opensearch';
 import { ConfigError } from '@soc/errors';
 import type { Logger } from '@soc/telemetry';
 import { createElasticsearchStore, type Call, type ElasticsearchAlertStore, type ElasticsearchStoreOptions, type EngineFlavor } from './elasticsearch.ts';
 import { ismPolicy, type LayoutNames, type LayoutOptions } from './es-layout.ts';
-import { tlsOptions, type EsConnectionOptions } from './es-transport.ts';
+import { loadClientLibrary, tlsOptions, type EsConnectionOptions } from './es-transport.ts';
 
 /**
  * The OpenSearch adapter. OpenSearch speaks the same search, aggregation, bulk and painless
@@ -41,7 +41,8 @@ export function createOsClient(o: OpenSearchConnectionOptions): Client {
   const auth = (o as EsConnectionOptions).auth;
   if (auth && 'apiKey' in auth) throw new ConfigError('OpenSearch takes a username and password, not an API key', 'auth');
   const ssl = tlsOptions(o, 'OpenSearch');
-  return new Client({ node: o.node, maxRetries: 0, requestTimeout: o.requestTimeoutMs ?? 30_000, ...(auth ? { auth } : {}), ...(ssl ? { ssl } : {}) });
+  const { Client: OsClient } = loadClientLibrary<typeof import('@opensearch-project/opensearch')>('@opensearch-project/opensearch');
+  return new OsClient({ node: o.node, maxRetries: 0, requestTimeout: o.requestTimeoutMs ?? 30_000, ...(auth ? { auth } : {}), ...(ssl ? { ssl } : {}) });
 }
 
 type Params = Record<string, unknown>;
