@@ -21,16 +21,16 @@ export interface EsConnectionOptions {
 }
 
 /**
- * The client does no retries of its own (`maxRetries: 0`): every retry goes through `retry` from
- * @soc/errors, so back-off and the retriable flag are decided in one place.
- */
-/**
  * A client library is loaded when a store of its kind is created, not when this package is
  * imported: every thread of `soc start` that opens the embedded store would otherwise hold the
  * Elasticsearch client's modules (about 29 MB of heap per thread) without using them.
  */
 export const loadClientLibrary = <T>(name: string): T => createRequire(import.meta.url)(name) as T;
 
+/**
+ * The client does no retries of its own (`maxRetries: 0`): every retry goes through `retry` from
+ * @soc/errors, so back-off and the retriable flag are decided in one place.
+ */
 export function createEsClient(o: EsConnectionOptions): Client {
   const options: ClientOptions = { node: o.node, maxRetries: 0, requestTimeout: o.requestTimeoutMs ?? 30_000 };
   if (o.auth) options.auth = o.auth;

@@ -1,6 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
-
 import { threadCpuSeconds } from './thread-cpu.ts';
 
 export type { Logger } from 'pino';

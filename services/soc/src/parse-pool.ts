@@ -112,8 +112,7 @@ export class ParsePool {
         if ('parsed' in m) {
           this.metrics?.reportThreadCpu(slot.name, m.cpu);
           job.resolve(parsedFromWire(m.parsed));
-        }
-        else job.reject(new SocError(`parser thread: ${m.error}`));
+        } else job.reject(new SocError(`parser thread: ${m.error}`));
       });
       worker.once('error', (err) => this.logger.error({ err }, 'parser thread failed'));
       worker.once('exit', (code) => {
