@@ -5,7 +5,7 @@ import { CidrSet } from '@soc/netaddr';
 import * as schema from '@soc/schema';
 import { readLines } from './io.ts';
 import { normaliseBatch } from './parse.ts';
-import { fixtureLines } from './testing.ts';
+import { fixtureLines, mutations } from './testing.ts';
 import type { ParseContext, ParseOutcome } from './types.ts';
 import { zeekPathFromFileName } from './zeek/record.ts';
 
@@ -46,23 +46,6 @@ function expectSameOutcomes(lines: string[], ctx: Omit<ParseContext, 'source'>):
 async function linesOf(path: string): Promise<string[]> {
   const out: string[] = [];
   for await (const l of readLines(path)) out.push(l);
-  return out;
-}
-
-/** Each JSON line with one field at a time set to values on either side of the schema's bounds. */
-function mutations(lines: string[]): string[] {
-  const values: unknown[] = [null, '', {}, [], { a: {} }, -1, 1.5, 65536, 2 ** 53, 1e300, 'x'.repeat(300), '\ud800', '2026-02-30T00:00:00Z', '010.0.0.1', 'fe80::1%eth0', true];
-  const out: string[] = [];
-  lines.forEach((line, n) => {
-    if (!line.startsWith('{')) return;
-    const keys = Object.keys(JSON.parse(line) as object);
-    keys.forEach((k, i) => {
-      const o = JSON.parse(line) as Record<string, unknown>;
-      o[k] = values[(n + i) % values.length];
-      out.push(JSON.stringify(o));
-    });
-    out.push(line.replace('{', '{"__proto__":{"x":1},'), line.replace(/}$/, ',"tcp":{},"labels":{"a":{}}}'));
-  });
   return out;
 }
 

@@ -1,5 +1,6 @@
-export type { Format, ParseOutcome, ParseContext, ZeekTsvHeader } from './types.ts';
+export type { Format, ParseOutcome, ParseContext, ZeekTsvHeader, EncodedEvent, EncodeOutcome } from './types.ts';
 export { FORMATS } from './types.ts';
+export { encodeLine, eventKey } from './encode.ts';
 export { parseLine, normaliseBatch, detectJsonKind, MAX_LINE_CHARS, type ParseStats, type BatchResult } from './parse.ts';
 export { isEmptyLine, jsonArrayElements } from './lines.ts';
 export { parseZeekTsvHeader, parseZeekTsvRow, ZeekTsvReader } from './zeek/tsv.ts';

@@ -19,10 +19,13 @@ export function enrichNetwork(draft: Draft, internal?: CidrSet): void {
     if (id) network.community_id = id;
   }
   if (!network.direction && internal) {
-    const si = internal.contains(src), di = internal.contains(dst);
-    network.direction = si ? (di ? 'internal' : 'outbound') : di ? 'inbound' : 'external';
+    network.direction = directionOf(internal.contains(src), internal.contains(dst));
   }
 }
+
+/** ECS `network.direction` from whether each end is internal. */
+export const directionOf = (srcInternal: boolean, dstInternal: boolean): 'internal' | 'outbound' | 'inbound' | 'external' =>
+  srcInternal ? (dstInternal ? 'internal' : 'outbound') : dstInternal ? 'inbound' : 'external';
 
 function icmpOf(draft: Draft): { type?: unknown; code?: unknown } | undefined {
   const zeek = draft.zeek && Object.values(draft.zeek).find((v) => isRecord(v) && isRecord(v.icmp));

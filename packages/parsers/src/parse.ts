@@ -91,7 +91,7 @@ function issueText(issues: readonly { path: PropertyKey[]; message: string }[]):
 /** `receivedAt` as ISO text, rendered once per batch: every line of a batch has the same. */
 let ingestedAt = NaN;
 let ingestedText = '';
-function ingestedOf(receivedAt: Date): string {
+export function ingestedOf(receivedAt: Date): string {
   const t = receivedAt.getTime();
   if (t !== ingestedAt) {
     ingestedText = receivedAt.toISOString();
@@ -117,6 +117,9 @@ function finish(draft: Draft, line: string, ctx: ParseContext, receivedAt: Date)
   return r.success ? { ok: true, event: r.data } : reject(`${ev.dataset}: ${issueText(r.error.issues)}`);
 }
 
+/** When the line arrived: the context's time, else now. */
+export const receivedAtOf = (ctx: ParseContext): Date => (ctx.receivedAt && !Number.isNaN(ctx.receivedAt.getTime()) ? ctx.receivedAt : new Date());
+
 /** One input line to a normalised event or a rejection with its reason. Never throws. */
 export function parseLine(line: string, ctx: ParseContext): ParseOutcome {
   try {
@@ -126,7 +129,7 @@ export function parseLine(line: string, ctx: ParseContext): ParseOutcome {
     if (clean === '') return reject('empty line');
     // Unicode White_Space: what trim() removes, plus NEL (U+0085), which it does not.
     if (/^[\s\u0085]*$/.test(clean)) return reject('line holds only whitespace');
-    const receivedAt = ctx.receivedAt && !Number.isNaN(ctx.receivedAt.getTime()) ? ctx.receivedAt : new Date();
+    const receivedAt = receivedAtOf(ctx);
     const d = draftFor(clean, ctx, receivedAt);
     return d.ok ? finish(d.draft, clean, ctx, receivedAt) : d;
   } catch (err) {

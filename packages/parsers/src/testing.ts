@@ -17,3 +17,20 @@ export function identity(e: EcsEvent): unknown {
   const { id: _id, original: _o, ingested: _i, ...event } = e.event;
   return { ...e, event };
 }
+
+/** Each JSON line with one field at a time set to values on either side of the schema's bounds. */
+export function mutations(lines: string[]): string[] {
+  const values: unknown[] = [null, '', {}, [], { a: {} }, -1, 1.5, 65536, 2 ** 53, 1e300, 'x'.repeat(300), '\ud800', '2026-02-30T00:00:00Z', '010.0.0.1', 'fe80::1%eth0', true];
+  const out: string[] = [];
+  lines.forEach((line, n) => {
+    if (!line.startsWith('{')) return;
+    const keys = Object.keys(JSON.parse(line) as object);
+    keys.forEach((k, i) => {
+      const o = JSON.parse(line) as Record<string, unknown>;
+      o[k] = values[(n + i) % values.length];
+      out.push(JSON.stringify(o));
+    });
+    out.push(line.replace('{', '{"__proto__":{"x":1},'), line.replace(/}$/, ',"tcp":{},"labels":{"a":{}}}'));
+  });
+  return out;
+}

@@ -6,6 +6,14 @@ export const FORMATS: readonly Format[] = ['zeek', 'suricata', 'syslog', 'ecs', 
 
 export type ParseOutcome = { ok: true; event: EcsEvent } | { ok: false; reason: string };
 
+/** An accepted line as the bus stores it: the event's JSON text and its key (`eventKey`). */
+export interface EncodedEvent {
+  ok: true;
+  json: string;
+  key: string | null;
+}
+export type EncodeOutcome = EncodedEvent | { ok: false; reason: string };
+
 /** What a Zeek TSV file declares in its `#` header lines. */
 export interface ZeekTsvHeader {
   separator: string;

@@ -34,7 +34,8 @@ export function compact<T>(value: T): T {
   return isRecord(value) ? ((compactRecord(value, plainProto) ?? {}) as T) : value;
 }
 
-function hasEnumerableKey(o: object): boolean {
+/** Whether for…in over `o` visits any key (of its own or inherited). */
+export function hasEnumerableKey(o: object): boolean {
   for (const _ in o) return true;
   return false;
 }

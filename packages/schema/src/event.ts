@@ -30,6 +30,9 @@ export const IpAddress = z
   .max(64)
   .refine((s) => !s.includes('%') && isIp(s), 'not an IP address');
 
+/** What `IpAddress` accepts, as a predicate (for an encoder that writes events without zod). */
+export const isIpAddress = (s: unknown): s is string => typeof s === 'string' && s.length <= 64 && !s.includes('%') && isIp(s);
+
 /** A count (bytes, packets, pids): a non-negative integer exact in a double (fits ES `long`). */
 export const Count = z.number().int().nonnegative();
 
@@ -48,6 +51,16 @@ export const Endpoint = z.object({
   address: z.string().max(1024).optional(),
 });
 export type Endpoint = z.infer<typeof Endpoint>;
+
+/** The sensor or collector that saw the event. */
+export const Observer = z.object({
+  hostname: z.string().max(256).optional(),
+  name: z.string().max(256).optional(),
+  ip: IpAddress.optional(),
+  type: z.string().max(64).optional(),
+  vendor: z.string().max(128).optional(),
+  product: z.string().max(128).optional(),
+});
 
 export const EventKind = z.enum(['alert', 'event', 'metric', 'state', 'pipeline_error', 'signal']);
 
@@ -112,16 +125,7 @@ export const EcsEventReference = z.object({
       community_id: z.string().max(128).optional(),
     })
     .optional(),
-  observer: z
-    .object({
-      hostname: z.string().max(256).optional(),
-      name: z.string().max(256).optional(),
-      ip: IpAddress.optional(),
-      type: z.string().max(64).optional(),
-      vendor: z.string().max(128).optional(),
-      product: z.string().max(128).optional(),
-    })
-    .optional(),
+  observer: Observer.optional(),
   host: z
     .object({
       name: z.string().max(256).optional(),

@@ -1,8 +1,8 @@
 import { BackendUnavailableError, SocError } from '@soc/errors';
 import type { Producer, ProducerRecord } from '@soc/bus';
 import type { CidrSet } from '@soc/netaddr';
-import { parseLine, type Format, type ParseContext, type ZeekTsvHeader } from '@soc/parsers';
-import { TOPICS, deadLetterRecord, makeDeadLetter, type EcsEvent } from '@soc/schema';
+import { encodeLine, type Format, type ParseContext, type ZeekTsvHeader } from '@soc/parsers';
+import { TOPICS, deadLetterRecord, makeDeadLetter } from '@soc/schema';
 import type { Logger, Metrics } from '@soc/telemetry';
 
 export interface RawLine {
@@ -40,9 +40,6 @@ export interface Ingest {
 
 const MAX_REPORTED_ERRORS = 100;
 
-/** Events are keyed by destination address: the detector's per-host windows need them in order. */
-export const eventKey = (e: EcsEvent): string | null => e.destination?.ip ?? e.source?.ip ?? e.host?.name ?? null;
-
 /** How this deployment parses every call's lines (`collector.preserveOriginal`, the internal networks). */
 export interface ParseSettings {
   internal?: CidrSet;
@@ -72,9 +69,9 @@ export function parseLines(lines: RawLine[], ctx: IngestContext, settings: Parse
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     const lineNo = l.line ?? i + 1;
-    const outcome = l.rejectReason ? ({ ok: false, reason: l.rejectReason } as const) : parseLine(l.raw, parseCtx);
+    const outcome = l.rejectReason ? ({ ok: false, reason: l.rejectReason } as const) : encodeLine(l.raw, parseCtx);
     if (outcome.ok) {
-      events.push({ key: eventKey(outcome.event), value: JSON.stringify(outcome.event) });
+      events.push({ key: outcome.key, value: outcome.json });
       continue;
     }
     dead.push(deadLetterRecord(makeDeadLetter('collector', ctx.source, outcome.reason, l.raw, lineNo)));

@@ -1,6 +1,7 @@
 import { ConnState, type EcsEventInput } from '@soc/schema';
 import { secondsToNanos } from '../time.ts';
 import { mergeInto } from '../merge.ts';
+import { directionOf } from '../network.ts';
 import type { Draft, DraftOutcome } from '../types.ts';
 import { bool, clip, count, distinct, num, outcomeOf, port, str, whole, type Rec } from '../util.ts';
 import type { ZeekRecord, ZeekValue } from './record.ts';
@@ -75,7 +76,7 @@ const SPECS: Record<string, Spec> = {
           protocol: clip(str(f.service), 64),
           bytes: ob !== undefined && rb !== undefined ? ob + rb : undefined,
           packets: op !== undefined && rp !== undefined ? op + rp : undefined,
-          direction: lo === undefined || lr === undefined ? undefined : lo ? (lr ? 'internal' : 'outbound') : lr ? 'inbound' : 'external',
+          direction: lo === undefined || lr === undefined ? undefined : directionOf(lo, lr),
         },
         source: { bytes: ob, packets: op, mac: str(f.orig_l2_addr) },
         destination: { bytes: rb, packets: rp, mac: str(f.resp_l2_addr) },
