@@ -2,12 +2,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CidrSet } from '@soc/netaddr';
-import { encodeLine, eventKey } from '../encode.ts';
 import { readLines } from '../io.ts';
-import { parseLine } from '../parse.ts';
-import { fixtureLines, mutations } from '../testing.ts';
-import type { EncodeOutcome, ParseContext } from '../types.ts';
+import { encoderContexts, expectEncodedAsParsed, fixtureLines, mutations, referenceEncoding } from '../testing.ts';
 import { encodeZeekConnJson } from './conn-json.ts';
 import { parseZeekTsvRow, ZeekTsvReader } from './tsv.ts';
 
@@ -19,50 +15,15 @@ import { parseZeekTsvRow, ZeekTsvReader } from './tsv.ts';
  * come out byte for byte the same, with the same bus key; what it leaves, `encodeLine` hands on.
  */
 
-const RECEIVED = new Date('2026-12-01T10:00:00.123Z');
-const internal = new CidrSet(['10.0.0.0/8', '192.168.0.0/16', 'fd00::/8']);
-const base = { source: 'test', receivedAt: RECEIVED };
-const CONTEXTS: ParseContext[] = [
-  { ...base, format: 'auto' },
-  { ...base, format: 'zeek', internal, observer: { ip: '127.0.0.1' } },
-  { ...base, format: 'auto', zeekPath: 'conn', preserveOriginal: false, observer: { ip: '::ffff:127.0.0.1', name: 'sensor-1', hostname: undefined } },
-  { ...base, format: 'zeek', zeekPath: 'dns', internal },
-  { ...base, format: 'auto', observer: { ip: 'not-an-ip' } },
-  { ...base, format: 'auto', observer: {} },
-  { ...base, format: 'suricata' },
-];
 const REAL = new URL('../../../../../shared/data/zeek-real/', import.meta.url).pathname;
-
-const reference = (line: string, ctx: ParseContext): EncodeOutcome => {
-  const o = parseLine(line, ctx);
-  return o.ok ? { ok: true, json: JSON.stringify(o.event), key: eventKey(o.event) } : o;
-};
-
-/** Every line in every context: returns how many the encoder wrote directly. */
-function expectSame(lines: string[]): number {
-  let direct = 0;
-  for (const ctx of CONTEXTS) {
-    for (const line of lines) {
-      const want = reference(line, ctx);
-      const got = encodeLine(line, ctx);
-      if (got.ok !== want.ok || (got.ok ? got.json !== (want as typeof got).json || got.key !== (want as typeof got).key : got.reason !== (want as { reason: string }).reason)) {
-        expect({ line, ctx, got }).toEqual({ line, ctx, got: want });
-      }
-      if (ctx.format === 'suricata' || !line.startsWith('{')) continue;
-      const fast = encodeZeekConnJson(line.endsWith('\r') ? line.slice(0, -1) : line, ctx);
-      if (fast === undefined) continue;
-      direct++;
-      expect({ line, ctx, fast }).toEqual({ line, ctx, fast: want });
-    }
-  }
-  return direct;
-}
+const CONTEXTS = encoderContexts({ zeekPath: 'conn' }, { zeekPath: 'dns' });
+const expectSame = (lines: string[]): number => expectEncodedAsParsed(lines, encodeZeekConnJson, ['auto', 'zeek'], CONTEXTS);
 
 describe('Zeek conn JSON encoder against parseLine + JSON.stringify', () => {
   it('a conn line of the common shape is written directly, the same as the generic path', () => {
     const [line] = fixtureLines('conn.json');
     const fast = encodeZeekConnJson(line!, CONTEXTS[1]!);
-    expect(fast).toEqual(reference(line!, CONTEXTS[1]!));
+    expect(fast).toEqual(referenceEncoding(line!, CONTEXTS[1]!));
     expect(fast?.key).toBe('10.47.3.200');
   });
 

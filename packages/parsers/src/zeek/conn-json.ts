@@ -1,10 +1,11 @@
-import { eventId, isIpAddress, Observer, type ConnState } from '@soc/schema';
+import { eventId, isIpAddress, type ConnState } from '@soc/schema';
 import { communityId, PROTOCOL_NUMBERS } from '../community-id.ts';
 import { directionOf } from '../network.ts';
 import { ingestedOf, receivedAtOf } from '../parse.ts';
 import { canonicalTime, secondsToNanos } from '../time.ts';
 import type { EncodedEvent, ParseContext } from '../types.ts';
-import { compact, hasEnumerableKey, isRecord } from '../util.ts';
+import { hasEnumerableKey, isRecord } from '../util.ts';
+import { countOrAbsent, endpoint, isPort, member, observerJson, sum, text, textOrAbsent } from '../event-text.ts';
 import { CONN_STATE_TYPES } from './map.ts';
 
 /**
@@ -24,25 +25,6 @@ import { CONN_STATE_TYPES } from './map.ts';
 const KEPT = new Set(['orig_bytes', 'resp_bytes', 'missed_bytes', 'history', 'local_orig', 'local_resp', 'vlan', 'inner_vlan', 'ip_proto', 'community_id']);
 /** event.type per conn_state, as JSON text. */
 const TYPES = new Map<string, string>(Object.entries(CONN_STATE_TYPES).map(([state, types]) => [state, JSON.stringify(types)]));
-
-const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
-/** Absent, or a count the schema takes (`count` in util.ts would drop anything else: the generic path decides). */
-const countOrAbsent = (v: unknown): v is number | undefined => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
-const textOrAbsent = (v: unknown, max: number): v is string | undefined => v === undefined || (typeof v === 'string' && v.length > 0 && v.length <= max);
-const sum = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b);
-
-/** The observer object of the last context seen (one per request): its JSON text, none, or null when the schema refuses it. */
-let observerOf: ParseContext['observer'];
-let observerText: string | undefined | null;
-function observerJson(observer: ParseContext['observer']): string | undefined | null {
-  if (observer !== observerOf) {
-    observerOf = observer;
-    const c = observer && compact({ ...observer });
-    const r = c && Object.keys(c).length ? Observer.safeParse(c) : undefined;
-    observerText = r === undefined ? undefined : r.success ? JSON.stringify(r.data) : null;
-  }
-  return observerText;
-}
 
 /** The line as its bus record, or undefined when it is not a conn line of the common shape. `line` has no trailing CR. */
 export function encodeZeekConnJson(line: string, ctx: ParseContext): EncodedEvent | undefined {
@@ -118,16 +100,11 @@ export function encodeZeekConnJson(line: string, ctx: ParseContext): EncodedEven
   // Addresses, ports, counts, the protocol and a computed Community ID need no escaping; text from the sensor does.
   const json =
     `{"@timestamp":"${at}","event":{"id":"${eventId('zeek.conn', line)}","kind":"event","category":["network"],"type":${types},"dataset":"zeek.conn","module":"zeek"` +
-    `${nanos === undefined ? '' : `,"duration":${nanos}`},"ingested":"${ingestedOf(receivedAtOf(ctx))}"${ctx.preserveOriginal === false ? '' : `,"original":${JSON.stringify(line)}`}}` +
+    `${member('duration', nanos)},"ingested":"${ingestedOf(receivedAtOf(ctx))}"${ctx.preserveOriginal === false ? '' : member('original', JSON.stringify(line))}}` +
     `,"source":${endpoint(sh, sp, ob, op, smac)},"destination":${endpoint(dh, dp, rb, rp, dmac)}` +
-    `,"network":{"transport":"${proto}"${service === undefined ? '' : `,"protocol":${JSON.stringify(service)}`}${direction === undefined ? '' : `,"direction":"${direction}"`}` +
-    `${bytes === undefined ? '' : `,"bytes":${bytes}`}${packets === undefined ? '' : `,"packets":${packets}`}${community ? `,"community_id":${JSON.stringify(community)}` : ''}}` +
-    `${observer === undefined ? '' : `,"observer":${observer}`},"related":{"ip":${sh === dh ? `["${sh}"]` : `["${sh}","${dh}"]`}}` +
+    `,"network":{"transport":"${proto}"${member('protocol', text(service))}${member('direction', text(direction))}${member('bytes', bytes)}${member('packets', packets)}${member('community_id', text(community || undefined))}}` +
+    `${member('observer', observer)},"related":{"ip":${sh === dh ? `["${sh}"]` : `["${sh}","${dh}"]`}}` +
     `,"zeek":{"session_id":${JSON.stringify(uid)},"connection":{${kept.slice(1)}}}}`;
   // The bus key of eventKey: destination.ip, which a conn line always has here.
   return { ok: true, json, key: dh };
-}
-
-function endpoint(ip: string, port: number, bytes: number | undefined, packets: number | undefined, mac: string | undefined): string {
-  return `{"ip":"${ip}","port":${port}${bytes === undefined ? '' : `,"bytes":${bytes}`}${packets === undefined ? '' : `,"packets":${packets}`}${mac === undefined ? '' : `,"mac":${JSON.stringify(mac)}`}}`;
 }

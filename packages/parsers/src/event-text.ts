@@ -1,0 +1,36 @@
+import { Observer } from '@soc/schema';
+import type { ParseContext } from './types.ts';
+import { compact } from './util.ts';
+
+/**
+ * Pieces the direct encoders (`zeek/conn-json.ts`, `suricata-alert-json.ts`) write events from:
+ * the schema's checks on a value as predicates, and JSON text in the schema's key order.
+ */
+
+export const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
+/** Absent, or a count the schema takes (`count` in util.ts would drop anything else: the generic path decides). */
+export const countOrAbsent = (v: unknown): v is number | undefined => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+/** Absent, or text a mapper carries whole: not empty (`str` drops it) and not over the schema's bound (`clip` cuts it). */
+export const textOrAbsent = (v: unknown, max: number): v is string | undefined => v === undefined || (typeof v === 'string' && v.length > 0 && v.length <= max);
+export const sum = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b);
+/** `,"key":value` when there is a value (text already JSON); nothing when there is none, as compaction leaves it. */
+export const member = (key: string, json: string | number | undefined): string => (json === undefined ? '' : `,"${key}":${json}`);
+export const text = (v: string | undefined): string | undefined => (v === undefined ? undefined : JSON.stringify(v));
+
+/** The observer object of the last context seen (one per request): its JSON text, none, or null when the schema refuses it. */
+let observerOf: ParseContext['observer'];
+let observerText: string | undefined | null;
+export function observerJson(observer: ParseContext['observer']): string | undefined | null {
+  if (observer !== observerOf) {
+    observerOf = observer;
+    const c = observer && compact({ ...observer });
+    const r = c && Object.keys(c).length ? Observer.safeParse(c) : undefined;
+    observerText = r === undefined ? undefined : r.success ? JSON.stringify(r.data) : null;
+  }
+  return observerText;
+}
+
+/** `source` / `destination`: an address the schema takes (no escaping needed), a port, the optional counters and MAC. */
+export function endpoint(ip: string, port: number | undefined, bytes?: number, packets?: number, mac?: string): string {
+  return `{"ip":"${ip}"${member('port', port)}${member('bytes', bytes)}${member('packets', packets)}${member('mac', text(mac))}}`;
+}
