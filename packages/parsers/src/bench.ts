@@ -1,3 +1,4 @@
+import { encodeLine } from './encode.ts';
 import { normaliseBatch } from './parse.ts';
 import type { Format, ParseContext } from './types.ts';
 import { parseZeekTsvHeader } from './zeek/tsv.ts';
@@ -11,6 +12,8 @@ export interface ParserBenchResult {
   lines: number;
   seconds: number;
   linesPerSecond: number;
+  /** `encodeLine` (parse, validate and serialise, what the collector runs; direct encoders included) on the same lines. */
+  encodedLinesPerSecond: number;
   /** Splitting the same lines into fields and serialising them (JSON.parse or split + JSON.stringify): the floor any parser pays. */
   baselineLinesPerSecond: number;
   ratioToBaseline: number;
@@ -61,7 +64,11 @@ export function benchParsers(linesPerFormat = 20_000): ParserBenchResult[] {
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (stats.parsed !== lines.length) throw new Error(`bench ${name}: ${stats.rejected} generated lines rejected: ${JSON.stringify(stats.reasons)}`);
     const linesPerSecond = lines.length / seconds;
+    const ctx = { format: g.format, source: 'bench', receivedAt, ...g.ctx };
+    const t0 = process.hrtime.bigint();
+    for (const l of lines) if (!encodeLine(l, ctx).ok) throw new Error(`bench ${name}: a generated line was rejected by encodeLine`);
+    const encodedLinesPerSecond = Math.round(lines.length / (Number(process.hrtime.bigint() - t0) / 1e9));
     const floor = baseline(lines);
-    return { format: name, lines: lines.length, seconds, linesPerSecond: Math.round(linesPerSecond), baselineLinesPerSecond: Math.round(floor), ratioToBaseline: Number((linesPerSecond / floor).toFixed(3)) };
+    return { format: name, lines: lines.length, seconds, linesPerSecond: Math.round(linesPerSecond), encodedLinesPerSecond, baselineLinesPerSecond: Math.round(floor), ratioToBaseline: Number((linesPerSecond / floor).toFixed(3)) };
   });
 }
