@@ -1,11 +1,25 @@
 import { Observer } from '@soc/schema';
 import type { ParseContext } from './types.ts';
-import { compact } from './util.ts';
+import { compact, hasEnumerableKey, isRecord, type Rec } from './util.ts';
 
 /**
  * Pieces the direct encoders (`zeek/conn-json.ts`, `suricata-alert-json.ts`) write events from:
  * the schema's checks on a value as predicates, and JSON text in the schema's key order.
  */
+
+/**
+ * The line's JSON object, or undefined when it is none or when Object.prototype has an enumerable
+ * key (for…in would visit it: the generic path copes with that, the encoders leave it to it).
+ */
+export function jsonRecord(line: string): Rec | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  return isRecord(v) && !hasEnumerableKey(Object.prototype) ? v : undefined;
+}
 
 export const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535;
 /** Absent, or a count the schema takes (`count` in util.ts would drop anything else: the generic path decides). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeSuricataAlertJson } from './suricata-alert-json.ts';
-import { encoderContexts, expectEncodedAsParsed, fixtureLines, mutations, referenceEncoding } from './testing.ts';
+import { ABSENT, encoderContexts, expectEncodedAsParsed, field, fixtureLines, mutations, optional, pick, referenceEncoding } from './testing.ts';
 
 /**
  * The alert encoder writes events without zod and without the mapper: here it is held to
@@ -39,11 +39,6 @@ describe('Suricata alert encoder against parseLine + JSON.stringify', () => {
   });
 
   it('generated alerts of every shape', () => {
-    const ABSENT = Symbol('absent');
-    const field = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>, absent = 1) =>
-      fc.oneof({ weight: 40, arbitrary: good }, { weight: 1, arbitrary: bad }, { weight: absent, arbitrary: fc.constant(ABSENT) });
-    const optional = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) => field(good, bad, 40);
-    const pick = (...xs: unknown[]) => fc.constantFrom(...xs);
     const address = field(pick('10.0.0.1', '192.168.1.5', '8.8.8.8', '2001:db8::1', 'fd00::5'), pick('fe80::1%eth0', '010.0.0.1', '', 7));
     const portish = field(fc.integer({ min: 0, max: 65535 }), pick(-1, 65536, 1.5, '80', null));
     const nested = fc.oneof(pick({ a: 1 }, { a: [1, { b: 2 }] }, [1, 'x'], 'text', 5, true), pick({}, { a: {} }, [{}], { __proto__x: 1 }, JSON.parse('{"__proto__":{"x":1}}')));

@@ -1,11 +1,11 @@
 import { eventId, isIpAddress } from '@soc/schema';
 import { communityId, PROTOCOL_NUMBERS } from './community-id.ts';
-import { endpoint, isPort, member, observerJson, text, textOrAbsent } from './event-text.ts';
+import { endpoint, isPort, jsonRecord, member, observerJson, text, textOrAbsent } from './event-text.ts';
 import { directionOf } from './network.ts';
 import { ingestedOf, receivedAtOf } from './parse.ts';
 import { canonicalTime } from './time.ts';
 import type { EncodedEvent, ParseContext } from './types.ts';
-import { hasEnumerableKey, isRecord, type Rec } from './util.ts';
+import { isRecord, type Rec } from './util.ts';
 
 /**
  * Suricata EVE alerts written straight to their bus form, as `zeek/conn-json.ts` does for conn
@@ -37,14 +37,9 @@ const severityOrAbsent = (v: unknown): v is number | undefined => v === undefine
 
 /** The line as its bus record, or undefined when it is not an alert of the common shape. `line` has no trailing CR. */
 export function encodeSuricataAlertJson(line: string, ctx: ParseContext): EncodedEvent | undefined {
-  let e: unknown;
-  try {
-    e = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
+  const e = jsonRecord(line);
   // `@timestamp` could make auto-detection call it ECS; `host` goes to observer.hostname over the context's.
-  if (!isRecord(e) || e.event_type !== 'alert' || e['@timestamp'] !== undefined || e.host !== undefined || hasEnumerableKey(Object.prototype)) return undefined;
+  if (!e || e.event_type !== 'alert' || e['@timestamp'] !== undefined || e.host !== undefined) return undefined;
   const a = e.alert;
   if (!isRecord(a) || ctx.observer?.hostname !== undefined) return undefined;
   const { src_ip: sh, dest_ip: dh, src_port: sp, dest_port: dp, app_proto: app, community_id: cid } = e;

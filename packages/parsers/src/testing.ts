@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { expect } from 'vitest';
 import { CidrSet } from '@soc/netaddr';
 import type { EcsEvent } from '@soc/schema';
@@ -87,3 +88,12 @@ export function expectEncodedAsParsed(lines: string[], encoder: (line: string, c
   }
   return direct;
 }
+
+/** A generated field left out of the record. */
+export const ABSENT = Symbol('absent');
+/** A field mostly of the common shape, sometimes out of it or absent, so that a direct encoder's both sides are exercised. */
+export const field = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>, absent = 1) =>
+  fc.oneof({ weight: 40, arbitrary: good }, { weight: 1, arbitrary: bad }, { weight: absent, arbitrary: fc.constant(ABSENT) });
+/** A field as often absent as present. */
+export const optional = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) => field(good, bad, 40);
+export const pick = (...xs: unknown[]) => fc.constantFrom(...xs);

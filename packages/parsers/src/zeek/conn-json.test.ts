@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readLines } from '../io.ts';
-import { encoderContexts, expectEncodedAsParsed, fixtureLines, mutations, referenceEncoding } from '../testing.ts';
+import { ABSENT, encoderContexts, expectEncodedAsParsed, field, fixtureLines, mutations, optional, pick, referenceEncoding } from '../testing.ts';
 import { encodeZeekConnJson } from './conn-json.ts';
 import { parseZeekTsvRow, ZeekTsvReader } from './tsv.ts';
 
@@ -35,12 +35,6 @@ describe('Zeek conn JSON encoder against parseLine + JSON.stringify', () => {
   });
 
   it('generated conn records of every shape', () => {
-    const ABSENT = Symbol('absent');
-    // Each field mostly of the common shape, sometimes out of it or absent, so that both sides are exercised.
-    const field = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>, absent = 1) =>
-      fc.oneof({ weight: 40, arbitrary: good }, { weight: 1, arbitrary: bad }, { weight: absent, arbitrary: fc.constant(ABSENT) });
-    const optional = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) => field(good, bad, 40);
-    const pick = (...xs: unknown[]) => fc.constantFrom(...xs);
     const address = field(pick('10.0.0.1', '192.168.1.5', '8.8.8.8', '2001:db8::1', 'fd00::5'), pick('fe80::1%eth0', '010.0.0.1', '', 'x', 7, '10.0.0.1 '));
     const portish = field(fc.integer({ min: 0, max: 65535 }), pick(-1, 65536, 1.5, '80', null));
     const countish = optional(fc.oneof(fc.nat(), pick(0, 2 ** 52)), pick(-1, 1.5, 2 ** 53, '5', null));

@@ -4,8 +4,7 @@ import { directionOf } from '../network.ts';
 import { ingestedOf, receivedAtOf } from '../parse.ts';
 import { canonicalTime, secondsToNanos } from '../time.ts';
 import type { EncodedEvent, ParseContext } from '../types.ts';
-import { hasEnumerableKey, isRecord } from '../util.ts';
-import { countOrAbsent, endpoint, isPort, member, observerJson, sum, text, textOrAbsent } from '../event-text.ts';
+import { countOrAbsent, endpoint, isPort, jsonRecord, member, observerJson, sum, text, textOrAbsent } from '../event-text.ts';
 import { CONN_STATE_TYPES } from './map.ts';
 
 /**
@@ -28,13 +27,8 @@ const TYPES = new Map<string, string>(Object.entries(CONN_STATE_TYPES).map(([sta
 
 /** The line as its bus record, or undefined when it is not a conn line of the common shape. `line` has no trailing CR. */
 export function encodeZeekConnJson(line: string, ctx: ParseContext): EncodedEvent | undefined {
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(o) || hasEnumerableKey(Object.prototype)) return undefined;
+  const o = jsonRecord(line);
+  if (!o) return undefined;
   let ts, uid, sh, sp, dh, dp, proto, service, duration, state, ob, rb, op, rp, smac, dmac, lo, lr, cid, path;
   let kept = '';
   for (const k in o) {
