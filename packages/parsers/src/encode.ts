@@ -3,6 +3,7 @@ import { MAX_LINE_CHARS, parseLine } from './parse.ts';
 import { encodeSuricataAlertJson } from './suricata-alert-json.ts';
 import type { EncodedEvent, EncodeOutcome, ParseContext } from './types.ts';
 import { encodeZeekConnJson } from './zeek/conn-json.ts';
+import { encodeZeekDnsJson } from './zeek/dns-json.ts';
 
 type Encoder = (line: string, ctx: ParseContext) => EncodedEvent | undefined;
 
@@ -12,6 +13,7 @@ type Encoder = (line: string, ctx: ParseContext) => EncodedEvent | undefined;
  */
 function directEncoder(line: string, format: ParseContext['format']): Encoder | undefined {
   if ((format === 'auto' || format === 'zeek') && line.includes('"conn_state"')) return encodeZeekConnJson;
+  if ((format === 'auto' || format === 'zeek') && line.includes('"trans_id"')) return encodeZeekDnsJson;
   if ((format === 'auto' || format === 'suricata') && line.includes('"event_type":"alert"')) return encodeSuricataAlertJson;
   return undefined;
 }
@@ -21,8 +23,9 @@ export const eventKey = (e: EcsEvent): string | null => e.destination?.ip ?? e.s
 
 /**
  * One input line to its bus record (the event as JSON text and its key) or a rejection: what
- * `JSON.stringify` of `parseLine`'s event gives, with Zeek conn lines and Suricata alerts of the
- * common shape written straight to text (`zeek/conn-json.ts`, `suricata-alert-json.ts`). Never throws.
+ * `JSON.stringify` of `parseLine`'s event gives, with Zeek conn and dns lines and Suricata alerts
+ * of the common shape written straight to text (`zeek/conn-json.ts`, `zeek/dns-json.ts`,
+ * `suricata-alert-json.ts`). Never throws.
  */
 export function encodeLine(line: string, ctx: ParseContext): EncodeOutcome {
   const direct = typeof line === 'string' && line.charCodeAt(0) === 0x7b && line.length <= MAX_LINE_CHARS ? directEncoder(line, ctx.format) : undefined;

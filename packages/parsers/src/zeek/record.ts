@@ -15,7 +15,7 @@ export interface ZeekRecord {
 }
 
 /** Time-typed fields of the logs we map, for JSON input where no `#types` line says so. */
-const TIME_FIELDS = new Set([
+export const TIME_FIELDS = new Set([
   'ts', 'till', 'from', 'ref_time', 'org_time', 'rec_time', 'xmt_time',
   'certificate.not_valid_before', 'certificate.not_valid_after',
 ]);
