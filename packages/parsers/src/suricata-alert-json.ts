@@ -13,7 +13,7 @@ import { isRecord, type Rec } from './util.ts';
  * taken: TCP or UDP with both ports, the alert object's fields of the types Suricata writes, no
  * value the mapper would cut, and nothing under `suricata.eve` that compaction would change (an
  * empty object, a `__proto__` key). Anything else gives undefined and takes `parseLine`. The text
- * is what `JSON.stringify` of `parseLine`'s event gives: `suricata-alert-json.test.ts` holds them
+ * is what `JSON.stringify` of `parseLine`'s event gives: `suricata-alert-json.fuzz.test.ts` holds them
  * against each other.
  */
 

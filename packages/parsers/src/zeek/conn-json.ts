@@ -17,7 +17,7 @@ import { CONN_STATE_TYPES } from './map.ts';
  * writes it, TCP or UDP, a known conn_state. Anything else (ICMP, nested `id`, a null, an
  * unknown field, a value the schema would refuse or a mapper would cut) gives undefined, and the
  * line takes `parseLine`, which decides. The result is the same text `JSON.stringify` of
- * `parseLine`'s event gives, byte for byte: `conn-json.test.ts` holds the two against each other.
+ * `parseLine`'s event gives, byte for byte: `conn-json.fuzz.test.ts` holds the two against each other.
  */
 
 /** conn.log fields kept under `zeek.connection` as Zeek wrote them (scalars). */

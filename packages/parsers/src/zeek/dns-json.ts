@@ -13,7 +13,7 @@ import { inferZeekPath, TIME_FIELDS } from './record.ts';
  * bus form as `conn-json.ts` does: the mapper's `dns.*` promotions (`zeek/map.ts`), every field
  * but the connection's under `zeek.dns`, as Zeek wrote it. Only a line of the common shape is
  * taken: TCP or UDP, fields that are scalars or arrays of scalars, a numeric `trans_id`. Anything
- * else gives undefined and takes `parseLine`. `dns-json.test.ts` holds the text to the generic path's.
+ * else gives undefined and takes `parseLine`. `dns-json.fuzz.test.ts` holds the text to the generic path's.
  */
 
 /** What the mapper promotes to source, destination and the session: left out of `zeek.dns`. */

@@ -81,7 +81,7 @@ describe('Suricata alert encoder against parseLine + JSON.stringify', () => {
         direct += expectSame([JSON.stringify(Object.fromEntries(reverse ? entries.reverse() : entries))]);
         runs++;
       }),
-      { numRuns: 3000 },
+      { numRuns: Math.max(3000, Number(process.env.FUZZ_RUNS ?? 100)) },
     );
     // Both sides were exercised: alerts written directly (in up to six contexts each) and lines handed to parseLine.
     expect(direct).toBeGreaterThan(runs / 2);
