@@ -31,12 +31,17 @@ export const sum = (a: number | undefined, b: number | undefined): number | unde
 export const member = (key: string, json: string | number | undefined): string => (json === undefined ? '' : `,"${key}":${json}`);
 export const text = (v: string | undefined): string | undefined => (v === undefined ? undefined : JSON.stringify(v));
 
-/** The observer object of the last context seen (one per request): its JSON text, none, or null when the schema refuses it. */
+/**
+ * The context's observer as JSON text, none, or null when the schema refuses it; worked out once
+ * per request (its lines share the object), again when the object or one of its fields changes.
+ */
 let observerOf: ParseContext['observer'];
+let observerFields: unknown[] = [];
 let observerText: string | undefined | null;
 export function observerJson(observer: ParseContext['observer']): string | undefined | null {
-  if (observer !== observerOf) {
+  if (observer !== observerOf || observer?.ip !== observerFields[0] || observer?.hostname !== observerFields[1] || observer?.name !== observerFields[2]) {
     observerOf = observer;
+    observerFields = [observer?.ip, observer?.hostname, observer?.name];
     const c = observer && compact({ ...observer });
     const r = c && Object.keys(c).length ? Observer.safeParse(c) : undefined;
     observerText = r === undefined ? undefined : r.success ? JSON.stringify(r.data) : null;

@@ -27,6 +27,17 @@ describe('Zeek conn JSON encoder against parseLine + JSON.stringify', () => {
     expect(fast?.key).toBe('10.47.3.200');
   });
 
+  it('an observer object changed between calls is read again, not taken from the last line', () => {
+    const [line] = fixtureLines('conn.json');
+    const observer: { ip?: string; name?: string } = { ip: '127.0.0.1' };
+    const ctx = { ...CONTEXTS[0]!, observer };
+    expect(encodeZeekConnJson(line!, ctx)?.json).toContain('"observer":{"ip":"127.0.0.1"}');
+    observer.ip = '10.9.9.9';
+    observer.name = 'sensor-9';
+    expect(encodeZeekConnJson(line!, ctx)).toEqual(referenceEncoding(line!, ctx));
+    expect(encodeZeekConnJson(line!, ctx)?.json).toContain('"observer":{"name":"sensor-9","ip":"10.9.9.9"}');
+  });
+
   it('every fixture line and their mutations (rejections and edge cases included)', () => {
     const lines = ['conn.json', 'conn.tsv.log', 'suricata.eve.json', 'syslog.txt'].flatMap(fixtureLines);
     const mutated = mutations(lines);
