@@ -1,9 +1,11 @@
 import { Observer } from '@soc/schema';
+import { communityId, PROTOCOL_NUMBERS } from './community-id.ts';
+import { ingestedOf, receivedAtOf } from './parse.ts';
 import type { ParseContext } from './types.ts';
 import { compact, hasEnumerableKey, isRecord, type Rec } from './util.ts';
 
 /**
- * Pieces the direct encoders (`zeek/conn-json.ts`, `suricata-alert-json.ts`) write events from:
+ * Pieces the direct encoders (`zeek/conn-json.ts`, `zeek/dns-json.ts`, `suricata-alert-json.ts`) write events from:
  * the schema's checks on a value as predicates, and JSON text in the schema's key order.
  */
 
@@ -53,3 +55,14 @@ export function observerJson(observer: ParseContext['observer']): string | undef
 export function endpoint(ip: string, port: number | undefined, bytes?: number, packets?: number, mac?: string): string {
   return `{"ip":"${ip}"${member('port', port)}${member('bytes', bytes)}${member('packets', packets)}${member('mac', text(mac))}}`;
 }
+
+/** `"ingested"` and, unless turned off, `"original"`: what `finish` in parse.ts adds to every event, as members. */
+export const ingestedAndOriginal = (line: string, ctx: ParseContext): string =>
+  `,"ingested":"${ingestedOf(receivedAtOf(ctx))}"${ctx.preserveOriginal === false ? '' : member('original', JSON.stringify(line))}`;
+
+/** `network.community_id` as text: the sensor's, else the flow's (Community ID v1), else none. */
+export const communityText = (given: string | undefined, src: string, dst: string, transport: 'tcp' | 'udp', srcPort: number, dstPort: number): string | undefined =>
+  text(given || communityId({ srcIp: src, dstIp: dst, proto: PROTOCOL_NUMBERS[transport]!, srcPort, dstPort }) || undefined);
+
+/** `related.ip`: both addresses, once each. */
+export const relatedIpJson = (src: string, dst: string): string => (src === dst ? `["${src}"]` : `["${src}","${dst}"]`);

@@ -18,14 +18,16 @@ export function enrichNetwork(draft: Draft, internal?: CidrSet): void {
     const id = flowCommunityId(draft, src, dst);
     if (id) network.community_id = id;
   }
-  if (!network.direction && internal) {
-    network.direction = directionOf(internal.contains(src), internal.contains(dst));
-  }
+  if (!network.direction && internal) network.direction = siteDirection(internal, src, dst);
 }
 
 /** ECS `network.direction` from whether each end is internal. */
 export const directionOf = (srcInternal: boolean, dstInternal: boolean): 'internal' | 'outbound' | 'inbound' | 'external' =>
   srcInternal ? (dstInternal ? 'internal' : 'outbound') : dstInternal ? 'inbound' : 'external';
+
+/** `network.direction` from this SOC's internal networks, when they are configured. */
+export const siteDirection = (internal: CidrSet | undefined, src: string, dst: string): ReturnType<typeof directionOf> | undefined =>
+  internal ? directionOf(internal.contains(src), internal.contains(dst)) : undefined;
 
 function icmpOf(draft: Draft): { type?: unknown; code?: unknown } | undefined {
   const zeek = draft.zeek && Object.values(draft.zeek).find((v) => isRecord(v) && isRecord(v.icmp));

@@ -1,8 +1,6 @@
 import { eventId, isIpAddress } from '@soc/schema';
-import { communityId, PROTOCOL_NUMBERS } from './community-id.ts';
-import { endpoint, isPort, jsonRecord, member, observerJson, text, textOrAbsent } from './event-text.ts';
-import { directionOf } from './network.ts';
-import { ingestedOf, receivedAtOf } from './parse.ts';
+import { communityText, endpoint, ingestedAndOriginal, isPort, jsonRecord, member, observerJson, relatedIpJson, text, textOrAbsent } from './event-text.ts';
+import { siteDirection } from './network.ts';
 import { canonicalTime } from './time.ts';
 import type { EncodedEvent, ParseContext } from './types.ts';
 import { isRecord, type Rec } from './util.ts';
@@ -73,16 +71,14 @@ export function encodeSuricataAlertJson(line: string, ctx: ParseContext): Encode
     eve.alert = rest;
   }
   if (!compactAlready(eve)) return undefined;
-  const direction = ctx.internal ? directionOf(ctx.internal.contains(sh), ctx.internal.contains(dh)) : undefined;
-  const community = cid || communityId({ srcIp: sh, dstIp: dh, proto: PROTOCOL_NUMBERS[transport]!, srcPort: sp, dstPort: dp });
   const rule = `${member('id', text(ruleId))}${member('name', text(signature))}${member('category', text(category))}`;
   const json =
     `{"@timestamp":"${at}","event":{"id":"${eventId('suricata.alert', line)}","kind":"alert","category":["network","intrusion_detection"],"type":${(action !== undefined && TYPE[action]) || '["info"]'}` +
-    `,"dataset":"suricata.alert","module":"suricata"${member('severity', severity)}${member('action', text(action))},"ingested":"${ingestedOf(receivedAtOf(ctx))}"` +
-    `${ctx.preserveOriginal === false ? '' : member('original', JSON.stringify(line))}}${member('message', text(signature))}` +
+    `,"dataset":"suricata.alert","module":"suricata"${member('severity', severity)}${member('action', text(action))}${ingestedAndOriginal(line, ctx)}}` +
+    `${member('message', text(signature))}` +
     `,"source":${endpoint(sh, sp)},"destination":${endpoint(dh, dp)}` +
-    `,"network":{"transport":"${transport}"${member('protocol', text(protocol))}${member('direction', text(direction))}${member('community_id', text(community || undefined))}}` +
-    `${member('observer', observer)}${rule && `,"rule":{${rule.slice(1)}}`},"related":{"ip":${sh === dh ? `["${sh}"]` : `["${sh}","${dh}"]`}}` +
+    `,"network":{"transport":"${transport}"${member('protocol', text(protocol))}${member('direction', text(siteDirection(ctx.internal, sh, dh)))}${member('community_id', communityText(cid, sh, dh, transport, sp, dp))}}` +
+    `${member('observer', observer)}${rule && `,"rule":{${rule.slice(1)}}`},"related":{"ip":${relatedIpJson(sh, dh)}}` +
     `,"suricata":{"eve":${JSON.stringify(eve)}}}`;
   // The bus key of eventKey: destination.ip.
   return { ok: true, json, key: dh };

@@ -1,11 +1,10 @@
 import { eventId, isIpAddress, type ConnState } from '@soc/schema';
-import { communityId, PROTOCOL_NUMBERS } from '../community-id.ts';
-import { directionOf } from '../network.ts';
-import { ingestedOf, receivedAtOf } from '../parse.ts';
+import { communityText, countOrAbsent, endpoint, ingestedAndOriginal, isPort, jsonRecord, member, observerJson, relatedIpJson, sum, text, textOrAbsent } from '../event-text.ts';
+import { directionOf, siteDirection } from '../network.ts';
 import { canonicalTime, secondsToNanos } from '../time.ts';
 import type { EncodedEvent, ParseContext } from '../types.ts';
-import { countOrAbsent, endpoint, isPort, jsonRecord, member, observerJson, sum, text, textOrAbsent } from '../event-text.ts';
 import { CONN_STATE_TYPES } from './map.ts';
+import { zeekPathOf } from './record.ts';
 
 /**
  * Zeek conn JSON lines, most of what a SOC's sensors send, written straight to their bus form:
@@ -29,7 +28,7 @@ const TYPES = new Map<string, string>(Object.entries(CONN_STATE_TYPES).map(([sta
 export function encodeZeekConnJson(line: string, ctx: ParseContext): EncodedEvent | undefined {
   const o = jsonRecord(line);
   if (!o) return undefined;
-  let ts, uid, sh, sp, dh, dp, proto, service, duration, state, ob, rb, op, rp, smac, dmac, lo, lr, cid, path;
+  let ts, uid, sh, sp, dh, dp, proto, service, duration, state, ob, rb, op, rp, smac, dmac, lo, lr, cid;
   let kept = '';
   for (const k in o) {
     const v = o[k];
@@ -49,7 +48,7 @@ export function encodeZeekConnJson(line: string, ctx: ParseContext): EncodedEven
       case 'resp_pkts': rp = v; break;
       case 'orig_l2_addr': smac = v; break;
       case 'resp_l2_addr': dmac = v; break;
-      case '_path': path = v; break;
+      case '_path': break;
       case '_write_ts': if (typeof v !== 'string') return undefined; break;
       case 'conn_state':
         // Elastic's name for it, in place.
@@ -73,8 +72,7 @@ export function encodeZeekConnJson(line: string, ctx: ParseContext): EncodedEven
       }
     }
   }
-  // The log type as zeekRecordFromJson finds it: `_path`, else the file's, else the fields (conn_state: conn).
-  if (path === undefined ? ctx.zeekPath !== undefined && ctx.zeekPath !== 'conn' : path !== 'conn') return undefined;
+  if (zeekPathOf(o, ctx.zeekPath) !== 'conn') return undefined;
   const types = typeof state === 'string' ? TYPES.get(state as ConnState) : undefined;
   if (types === undefined || typeof uid !== 'string' || uid === '' || (proto !== 'tcp' && proto !== 'udp')) return undefined;
   if (!isIpAddress(sh) || !isIpAddress(dh) || !isPort(sp) || !isPort(dp)) return undefined;
@@ -89,15 +87,14 @@ export function encodeZeekConnJson(line: string, ctx: ParseContext): EncodedEven
   const observer = observerJson(ctx.observer);
   if (observer === null) return undefined;
 
-  const direction = lo !== undefined && lr !== undefined ? directionOf(lo, lr) : ctx.internal ? directionOf(ctx.internal.contains(sh), ctx.internal.contains(dh)) : undefined;
-  const community = cid || communityId({ srcIp: sh, dstIp: dh, proto: PROTOCOL_NUMBERS[proto]!, srcPort: sp, dstPort: dp });
+  const direction = lo !== undefined && lr !== undefined ? directionOf(lo, lr) : siteDirection(ctx.internal, sh, dh);
   // Addresses, ports, counts, the protocol and a computed Community ID need no escaping; text from the sensor does.
   const json =
     `{"@timestamp":"${at}","event":{"id":"${eventId('zeek.conn', line)}","kind":"event","category":["network"],"type":${types},"dataset":"zeek.conn","module":"zeek"` +
-    `${member('duration', nanos)},"ingested":"${ingestedOf(receivedAtOf(ctx))}"${ctx.preserveOriginal === false ? '' : member('original', JSON.stringify(line))}}` +
+    `${member('duration', nanos)}${ingestedAndOriginal(line, ctx)}}` +
     `,"source":${endpoint(sh, sp, ob, op, smac)},"destination":${endpoint(dh, dp, rb, rp, dmac)}` +
-    `,"network":{"transport":"${proto}"${member('protocol', text(service))}${member('direction', text(direction))}${member('bytes', bytes)}${member('packets', packets)}${member('community_id', text(community || undefined))}}` +
-    `${member('observer', observer)},"related":{"ip":${sh === dh ? `["${sh}"]` : `["${sh}","${dh}"]`}}` +
+    `,"network":{"transport":"${proto}"${member('protocol', text(service))}${member('direction', text(direction))}${member('bytes', bytes)}${member('packets', packets)}${member('community_id', communityText(cid, sh, dh, proto, sp, dp))}}` +
+    `${member('observer', observer)},"related":{"ip":${relatedIpJson(sh, dh)}}` +
     `,"zeek":{"session_id":${JSON.stringify(uid)},"connection":{${kept.slice(1)}}}}`;
   // The bus key of eventKey: destination.ip, which a conn line always has here.
   return { ok: true, json, key: dh };

@@ -1,12 +1,11 @@
 import { eventId, isIpAddress } from '@soc/schema';
-import { communityId, PROTOCOL_NUMBERS } from '../community-id.ts';
-import { endpoint, isPort, jsonRecord, member, observerJson, text, textOrAbsent } from '../event-text.ts';
-import { directionOf } from '../network.ts';
-import { detectJsonKind, ingestedOf, receivedAtOf } from '../parse.ts';
+import { communityText, endpoint, ingestedAndOriginal, isPort, jsonRecord, member, observerJson, relatedIpJson, text, textOrAbsent } from '../event-text.ts';
+import { siteDirection } from '../network.ts';
+import { detectJsonKind } from '../parse.ts';
 import { canonicalTime } from '../time.ts';
 import type { EncodedEvent, ParseContext } from '../types.ts';
 import { str, type Rec } from '../util.ts';
-import { inferZeekPath, TIME_FIELDS } from './record.ts';
+import { TIME_FIELDS, zeekPathOf } from './record.ts';
 
 /**
  * Zeek dns JSON lines, a SOC's second most common record after conn, written straight to their
@@ -25,8 +24,7 @@ const isScalar = (v: unknown): boolean => typeof v === 'string' || typeof v === 
 export function encodeZeekDnsJson(line: string, ctx: ParseContext): EncodedEvent | undefined {
   const o = jsonRecord(line);
   if (!o || (ctx.format === 'auto' && detectJsonKind(o) !== 'zeek')) return undefined;
-  const path = typeof o._path === 'string' ? o._path : (ctx.zeekPath ?? inferZeekPath(o));
-  if (path !== 'dns') return undefined;
+  if (zeekPathOf(o, ctx.zeekPath) !== 'dns') return undefined;
   const kept: Rec = {};
   let any = false;
   for (const k in o) {
@@ -43,9 +41,9 @@ export function encodeZeekDnsJson(line: string, ctx: ParseContext): EncodedEvent
   }
   const { uid, 'id.orig_h': sh, 'id.orig_p': sp, 'id.resp_h': dh, 'id.resp_p': dp, proto, trans_id: tid, answers, community_id: cid } = o;
   if (typeof uid !== 'string' || uid === '' || (proto !== 'tcp' && proto !== 'udp') || !isIpAddress(sh) || !isIpAddress(dh) || !isPort(sp) || !isPort(dp)) return undefined;
-  if ((tid !== undefined && typeof tid !== 'number') || (cid !== undefined && !textOrAbsent(cid, 128))) return undefined;
+  if ((tid !== undefined && typeof tid !== 'number') || !textOrAbsent(cid, 128)) return undefined;
   const at = canonicalTime(o.ts);
-  if (at === undefined || !isScalar(o.ts)) return undefined;
+  if (at === undefined) return undefined;
   const observer = observerJson(ctx.observer);
   if (observer === null) return undefined;
 
@@ -53,14 +51,12 @@ export function encodeZeekDnsJson(line: string, ctx: ParseContext): EncodedEvent
   const dns =
     `${member('id', text(tid === undefined ? undefined : String(tid)))}${question && `,"question":{${question.slice(1)}}`}` +
     `${member('response_code', text(str(o.rcode_name)))}${Array.isArray(answers) ? `,"answers":${JSON.stringify(answers.map((data) => ({ data })))}` : ''}`;
-  const direction = ctx.internal ? directionOf(ctx.internal.contains(sh), ctx.internal.contains(dh)) : undefined;
-  const community = cid || communityId({ srcIp: sh, dstIp: dh, proto: PROTOCOL_NUMBERS[proto]!, srcPort: sp, dstPort: dp });
   const json =
     `{"@timestamp":"${at}","event":{"id":"${eventId('zeek.dns', line)}","kind":"event","category":["network"],"type":["connection","protocol","info"],"dataset":"zeek.dns","module":"zeek"` +
-    `,"ingested":"${ingestedOf(receivedAtOf(ctx))}"${ctx.preserveOriginal === false ? '' : member('original', JSON.stringify(line))}}` +
+    `${ingestedAndOriginal(line, ctx)}}` +
     `,"source":${endpoint(sh, sp)},"destination":${endpoint(dh, dp)}` +
-    `,"network":{"transport":"${proto}","protocol":"dns"${member('direction', text(direction))}${member('community_id', text(community || undefined))}}` +
-    `${member('observer', observer)},"related":{"ip":${sh === dh ? `["${sh}"]` : `["${sh}","${dh}"]`}}` +
+    `,"network":{"transport":"${proto}","protocol":"dns"${member('direction', text(siteDirection(ctx.internal, sh, dh)))}${member('community_id', communityText(cid, sh, dh, proto, sp, dp))}}` +
+    `${member('observer', observer)},"related":{"ip":${relatedIpJson(sh, dh)}}` +
     `${dns && `,"dns":{${dns.slice(1)}}`},"zeek":{"session_id":${JSON.stringify(uid)}${any ? `,"dns":${JSON.stringify(kept)}` : ''}}}`;
   // The bus key of eventKey: destination.ip.
   return { ok: true, json, key: dh };

@@ -145,6 +145,10 @@ function inheritsEnumerable(o: Rec): boolean {
   return false;
 }
 
+/** The log type of a flat Zeek JSON record: its `_path`, else the hint (file name), else its fields. */
+export const zeekPathOf = (flat: Rec, hintPath?: string): string =>
+  (typeof flat._path === 'string' ? flat._path : undefined) ?? hintPath ?? inferZeekPath(flat) ?? 'unknown';
+
 /** A parsed Zeek JSON object to the internal record; the path from `_path`, the hint or the fields. */
 export function zeekRecordFromJson(obj: Rec, hintPath?: string): RecordOutcome {
   // Zeek's JSON writer already writes dotted names; only nested input needs a flattened copy.
@@ -155,8 +159,7 @@ export function zeekRecordFromJson(obj: Rec, hintPath?: string): RecordOutcome {
     // Flattened, the record holds no objects: the second pass gives fields or a reason.
     fields = recordFields(flat) as Record<string, ZeekValue> | string;
   }
-  const declared = typeof flat._path === 'string' ? flat._path : undefined;
-  const path = declared ?? hintPath ?? inferZeekPath(flat) ?? 'unknown';
+  const path = zeekPathOf(flat, hintPath);
   if (!ZEEK_PATH_RE.test(path)) return { ok: false, reason: `zeek: invalid log path ${JSON.stringify(path.slice(0, 64))}` };
   return typeof fields === 'string' ? { ok: false, reason: fields } : { ok: true, record: { path, fields } };
 }
