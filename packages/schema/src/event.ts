@@ -28,10 +28,12 @@ export const Timestamp = z.iso
 export const IpAddress = z
   .string()
   .max(64)
-  .refine((s) => !s.includes('%') && isIp(s), 'not an IP address');
+  .refine((s) => isIpAddress(s), 'not an IP address');
 
 /** What `IpAddress` accepts, as a predicate (for an encoder that writes events without zod). */
-export const isIpAddress = (s: unknown): s is string => typeof s === 'string' && s.length <= 64 && !s.includes('%') && isIp(s);
+export function isIpAddress(s: unknown): s is string {
+  return typeof s === 'string' && s.length <= 64 && !s.includes('%') && isIp(s);
+}
 
 /** A count (bytes, packets, pids): a non-negative integer exact in a double (fits ES `long`). */
 export const Count = z.number().int().nonnegative();
